@@ -1,0 +1,165 @@
+"""`LaneConfig`: every name lanectx uses, validated once, frozen.
+
+config = LaneConfig(allowed_hosts=("<short>", "*.internal.example"))
+config = LaneConfig.from_env()   # LANECTX_* variables
+# the original x-pr-id design: baggage pr_id=123, header x-pr-id: 123
+seed = LaneConfig(lane_headers=("x-pr-id",), pr_headers=(),
+                  outbound_header="x-pr-id", baggage_key="pr_id")
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .exceptions import ConfigurationError
+
+__all__ = ["DEFAULT_ALLOWED_HOSTS", "LaneConfig", "active_config", "set_active_config"]
+
+logger = logging.getLogger("lanectx")
+
+SHORT = "<short>"
+LOOPBACK = "<loopback>"
+DEFAULT_ALLOWED_HOSTS = (SHORT, "*.svc", "*.svc.cluster.local", "localhost", LOOPBACK)
+
+_TOKEN = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
+_HOST = re.compile(r"(\*\.)?[a-z0-9_]([a-z0-9_.:-]*[a-z0-9_])?|\*|<short>|<loopback>")
+_PREFIX = re.compile(r"([a-z0-9][a-z0-9-]{0,19})?")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _names(value: Iterable[str], what: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise ConfigurationError(f"{what} must be a sequence of strings, not one string")
+    names = tuple(str(item).strip().lower() for item in value)
+    for name in names:
+        if not pattern.fullmatch(name):
+            raise ConfigurationError(f"{what}: {name!r} is not a valid name")
+    return names
+
+
+@dataclass(frozen=True)
+class LaneConfig:
+    """Names and switches of lane propagation; validated at construction.
+
+    Inbound, the first valid source wins: each of *lane_headers*, then each of
+    *pr_headers* (``123`` or ``pr-123`` becomes ``<pr_prefix>123``), then the
+    *baggage_key* member of ``baggage``. Outbound, to *allowed_hosts* only, the
+    lane is sent as *outbound_header* (None: not sent) and as the baggage member.
+    Host patterns: an exact name or address, ``*.suffix``, ``*`` (any host),
+    ``<short>`` (a name without a dot) and ``<loopback>`` (127.0.0.0/8, ::1).
+    """
+
+    enabled: bool = True
+    lane_headers: tuple[str, ...] = ("x-lane-id",)
+    pr_headers: tuple[str, ...] = ("x-pr-id",)
+    pr_prefix: str = "pr-"
+    baggage_key: str = "lane"
+    outbound_header: str | None = "x-lane-id"
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    span_attribute: str = "lane.id"
+    inbound_keys: frozenset[str | bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        if not isinstance(self.enabled, bool):
+            raise ConfigurationError(f"enabled must be a bool, not {self.enabled!r}")
+        put(self, "lane_headers", _names(self.lane_headers, "lane_headers", _TOKEN))
+        put(self, "pr_headers", _names(self.pr_headers, "pr_headers", _TOKEN))
+        put(self, "allowed_hosts", _names(self.allowed_hosts, "allowed_hosts", _HOST))
+        (key,) = _names([self.baggage_key], "baggage_key", _TOKEN)
+        put(self, "baggage_key", key)
+        if self.outbound_header is not None:
+            (out,) = _names([self.outbound_header], "outbound_header", _TOKEN)
+            put(self, "outbound_header", out or None)
+        if not isinstance(self.pr_prefix, str) or not _PREFIX.fullmatch(self.pr_prefix):
+            raise ConfigurationError(
+                f"pr_prefix {self.pr_prefix!r} must be empty or a short lane prefix like 'pr-'"
+            )
+        if not isinstance(self.span_attribute, str) or not self.span_attribute:
+            raise ConfigurationError("span_attribute must be a non-empty string")
+        if "baggage" in self.lane_headers or "baggage" in self.pr_headers:
+            raise ConfigurationError("'baggage' is read through baggage_key, not as a header")
+        names = (*self.lane_headers, *self.pr_headers, "baggage")
+        put(self, "inbound_keys", frozenset((*names, *(n.encode("latin-1") for n in names))))
+
+    def host_allowed(self, host: str | None) -> bool:
+        """Return True when outbound calls to *host* may carry the lane."""
+        return bool(host) and _host_allowed(self.allowed_hosts, host.lower())  # type: ignore[union-attr]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LaneConfig:
+        """Build a config from ``LANECTX_*`` variables; unset ones keep their default.
+
+        ``LANECTX_ENABLED`` (true/false), ``LANECTX_LANE_HEADERS``,
+        ``LANECTX_PR_HEADERS``, ``LANECTX_ALLOWED_HOSTS`` (comma-separated, empty
+        for none), ``LANECTX_PR_PREFIX``, ``LANECTX_BAGGAGE_KEY``,
+        ``LANECTX_OUTBOUND_HEADER`` (empty: do not send the header).
+        """
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, object] = {}
+        enabled = env.get("LANECTX_ENABLED")
+        if enabled is not None:
+            flag = enabled.strip().lower()
+            if flag not in _TRUE | _FALSE:
+                raise ConfigurationError(f"LANECTX_ENABLED={enabled!r}: expected true or false")
+            kwargs["enabled"] = flag in _TRUE
+        for name in ("lane_headers", "pr_headers", "allowed_hosts"):
+            raw = env.get(f"LANECTX_{name.upper()}")
+            if raw is not None:
+                kwargs[name] = tuple(item.strip() for item in raw.split(",") if item.strip())
+        for name in ("pr_prefix", "baggage_key", "outbound_header"):
+            raw = env.get(f"LANECTX_{name.upper()}")
+            if raw is not None:
+                kwargs[name] = raw.strip() or (None if name == "outbound_header" else "")
+        try:
+            return cls(**kwargs)  # type: ignore[arg-type]
+        except ConfigurationError as err:
+            raise ConfigurationError(f"LANECTX_* environment: {err}") from None
+
+
+@lru_cache(maxsize=1024)
+def _host_allowed(patterns: tuple[str, ...], host: str) -> bool:
+    host = host.strip("[]").rstrip(".")
+    for pattern in patterns:
+        if pattern == "*" or pattern == host:
+            return True
+        if pattern == SHORT:
+            if "." not in host and ":" not in host:
+                return True
+        elif pattern == LOOPBACK:
+            try:
+                if ipaddress.ip_address(host).is_loopback:
+                    return True
+            except ValueError:
+                pass
+        elif pattern.startswith("*.") and host.endswith(pattern[1:]):
+            return True
+    return False
+
+
+_active: LaneConfig | None = None
+
+
+def set_active_config(config: LaneConfig | None) -> None:
+    """Make *config* the one used by code that was given none (None: from env again)."""
+    global _active
+    _active = config
+
+
+def active_config() -> LaneConfig:
+    """Return the config in force: the one given to `instrument()`, else from env."""
+    global _active
+    if _active is None:
+        try:
+            _active = LaneConfig.from_env()
+        except ConfigurationError as err:
+            logger.error("%s; using the defaults", err)
+            _active = LaneConfig()
+    return _active

@@ -1,0 +1,133 @@
+"""The lane grammar, and the one parser that picks a request's lane from its headers.
+
+Every carrier (ASGI scope, WSGI environ, gRPC metadata, OTel text map) reduces its
+headers to a ``values(name) -> sequence of str`` lookup and calls `lane_from_values`::
+
+    lane = lane_from_values(config, lambda name: headers.get_all(name))
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from ._baggage import member_values
+from .exceptions import InvalidLaneError
+
+if TYPE_CHECKING:
+    from ._config import LaneConfig
+
+__all__ = [
+    "LANE_PATTERN",
+    "MAX_LANE_LENGTH",
+    "is_valid_lane",
+    "lane_from_pairs",
+    "lane_from_pr_id",
+    "lane_from_values",
+    "validate_lane",
+]
+
+MAX_LANE_LENGTH = 40
+LANE_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+_PR_NUMBER = re.compile(r"(?:pr-)?([0-9]{1,37})")
+
+logger = logging.getLogger("lanectx")
+_warned = False
+
+HeaderValues = Callable[[str], "Sequence[str] | None"]
+
+
+def is_valid_lane(value: object) -> bool:
+    """Return True when *value* is a lane id (a DNS label of at most 40 characters)."""
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_LANE_LENGTH
+        and LANE_PATTERN.fullmatch(value) is not None
+    )
+
+
+def validate_lane(value: object) -> str:
+    """Return *value* if it is a lane id, else raise `InvalidLaneError`."""
+    if not is_valid_lane(value):
+        shown = value[:60] if isinstance(value, str) else value
+        raise InvalidLaneError(
+            f"invalid lane {shown!r}: expected a lowercase DNS label of at most "
+            f"{MAX_LANE_LENGTH} characters, such as 'pr-123'"
+        )
+    return value  # type: ignore[return-value]
+
+
+def lane_from_pr_id(value: str, prefix: str = "pr-") -> str | None:
+    """Turn a pull-request number (``123`` or ``pr-123``) into its lane, or None."""
+    if len(value) > MAX_LANE_LENGTH:
+        return None
+    match = _PR_NUMBER.fullmatch(value.strip(" \t"))
+    if match is None:
+        return None
+    lane = prefix + match.group(1)
+    return lane if is_valid_lane(lane) else None
+
+
+def dropped(source: str, value: str) -> None:
+    """Log that an invalid lane value from a request was dropped."""
+    global _warned
+    level = logging.DEBUG if _warned else logging.WARNING
+    _warned = True
+    if logger.isEnabledFor(level):
+        logger.log(
+            level,
+            "dropped invalid lane from %s: %r (further drops are logged at DEBUG)",
+            source,
+            value[:64],
+        )
+
+
+def lane_from_values(config: LaneConfig, values: HeaderValues) -> str | None:
+    """Pick the request's lane: the first valid source in the contract's order.
+
+    *values* maps a lowercase header name to the header's values (or None).
+    The order is: `LaneConfig.lane_headers`, then `LaneConfig.pr_headers`
+    (a number becomes ``pr-<number>``), then the `LaneConfig.baggage_key`
+    member of every ``baggage`` header. Invalid values are logged and skipped.
+    """
+    for name in config.lane_headers:
+        for value in values(name) or ():
+            lane = value.strip(" \t")
+            if is_valid_lane(lane):
+                return lane
+            dropped(name, value)
+    for name in config.pr_headers:
+        for value in values(name) or ():
+            pr_lane = lane_from_pr_id(value, config.pr_prefix)
+            if pr_lane is not None:
+                return pr_lane
+            dropped(name, value)
+    headers = values("baggage")
+    if headers:
+        for value in member_values(headers, config.baggage_key):
+            if is_valid_lane(value):
+                return value
+            dropped("baggage", value)
+    return None
+
+
+def lane_from_pairs(
+    config: LaneConfig, pairs: Iterable[tuple[str | bytes, str | bytes]]
+) -> str | None:
+    """Pick the lane from (name, value) pairs: ASGI headers or gRPC metadata.
+
+    Names must be lowercase (as ASGI and gRPC give them). Only the few names the
+    config reads are decoded; a request without lane headers allocates nothing.
+    """
+    keys = config.inbound_keys
+    found: dict[str, list[str]] | None = None
+    for name, value in pairs:
+        if name in keys:
+            if found is None:
+                found = {}
+            key = name.decode("latin-1") if isinstance(name, bytes) else name
+            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            found.setdefault(key, []).append(text)
+    return None if found is None else lane_from_values(config, found.get)

@@ -1,0 +1,92 @@
+"""WSGI middleware that makes the request's lane current for the app.
+
+For apps served without OpenTelemetry's WSGI middleware::
+
+    app = LaneMiddleware(app)
+
+The lane stays current while the server iterates a streamed response body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
+from typing import Any
+
+from opentelemetry import context
+from opentelemetry.context import Context
+
+from ._config import LaneConfig, active_config
+from ._lane import lane_from_values
+from ._server import request_context
+
+__all__ = ["LaneMiddleware"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@lru_cache(maxsize=64)
+def _environ_key(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def _values(environ: dict[str, Any]) -> Callable[[str], list[str] | None]:
+    def values(name: str) -> list[str] | None:
+        value = environ.get(_environ_key(name))
+        return None if value is None else [value]
+
+    return values
+
+
+class LaneMiddleware:
+    """Read the lane from the WSGI environ and run the app (and its body) in it."""
+
+    def __init__(self, app: WSGIApp, config: LaneConfig | None = None) -> None:
+        self.app = app
+        self.config = config
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        config = self.config or active_config()
+        if not config.enabled:
+            return self.app(environ, start_response)
+        ctx = request_context(config, lane_from_values(config, _values(environ)))
+        if ctx is None:
+            return self.app(environ, start_response)
+        token = context.attach(ctx)
+        try:
+            body = self.app(environ, start_response)
+        finally:
+            context.detach(token)
+        if isinstance(body, (list, tuple)):
+            return body
+        return _InContext(body, ctx)
+
+
+class _InContext:
+    """A response body iterated (and closed) with the request's context attached."""
+
+    def __init__(self, body: Iterable[bytes], ctx: Context) -> None:
+        self._body = body
+        self._iter: Iterator[bytes] = iter(body)
+        self._ctx = ctx
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        token = context.attach(self._ctx)
+        try:
+            return next(self._iter)
+        finally:
+            context.detach(token)
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            token = context.attach(self._ctx)
+            try:
+                close()
+            finally:
+                context.detach(token)

@@ -1,0 +1,32 @@
+"""Fixtures shared by every test: a clean lane state, and real servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import context, propagate
+
+import lanectx
+from lanectx._config import set_active_config
+
+from .servers import CaptureServer
+
+
+@pytest.fixture(autouse=True)
+def _clean_lane_state() -> Iterator[None]:
+    """Every test starts and ends uninstrumented, with an empty context."""
+    propagator = propagate.get_global_textmap()
+    token = context.attach(context.Context())
+    yield
+    context.detach(token)
+    lanectx.uninstrument()
+    propagate.set_global_textmap(propagator)
+    set_active_config(None)
+
+
+@pytest.fixture
+def capture() -> Iterator[CaptureServer]:
+    """A running capture server on 127.0.0.1."""
+    with CaptureServer() as server:
+        yield server
