@@ -1,7 +1,7 @@
 """The lanes spec as frozen dataclasses (parsing lives in `_spec`).
 
-    spec.service("reviews").protocol  # 'http'
-    [lane.name for lane in spec.lanes_of("reviews")]  # ['pr-123']
+spec.service("reviews").protocol  # 'http'
+[lane.name for lane in spec.lanes_of("reviews")]  # ['pr-123']
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Kubernetes object names: built in one place and checked against the length rules.
 
-    deployment = object_name("Deployment", "reviews", "pr-7")  # 'reviews-pr-7'
+deployment = object_name("Deployment", "reviews", "pr-7")  # 'reviews-pr-7'
 """
 
 from __future__ import annotations

@@ -33,9 +33,7 @@ def _strict_loader() -> Any:
             seen.add(key)
         return loader.construct_mapping(node, deep=deep)
 
-    StrictLoader.add_constructor(
-        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping
-    )
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     return StrictLoader
 
 
@@ -71,6 +69,9 @@ def dump_documents(documents: Iterable[Mapping[str, Any]], header: str = "") -> 
 
         def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
             super().increase_indent(flow, False)
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
 
     parts = [
         yaml.dump(dict(doc), Dumper=Dumper, sort_keys=False, default_flow_style=False, width=1000)

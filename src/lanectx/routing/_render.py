@@ -1,0 +1,127 @@
+"""Render a lanes spec into Kubernetes objects for a target (``istio`` or ``gateway-api``).
+
+    objects = render(spec, "istio")                 # everything: stable, canary, lanes
+    objects = render_lane(spec, "pr-7", "istio")    # one lane's objects + its routes
+    files = files_by_kind(objects)                  # {"deployments.yaml": "...", ...}
+
+Output is deterministic: objects sorted by kind, namespace and name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import SpecError
+from ._gateway import gateway_objects, lane_gateway_objects
+from ._istio import destination_rule, virtual_services
+from ._model import CANARY, STABLE, LanesSpec, Service
+from ._workloads import deployment, lane_deployments, service_account, services
+from ._yaml import dump_documents
+
+__all__ = [
+    "TARGETS",
+    "files_by_kind",
+    "render",
+    "render_lane",
+    "render_routes",
+    "sort_objects",
+    "to_yaml",
+]
+
+TARGETS = ("istio", "gateway-api")
+Manifest = dict[str, Any]
+_KIND_ORDER = (
+    "Namespace",
+    "ServiceAccount",
+    "Service",
+    "Deployment",
+    "DestinationRule",
+    "VirtualService",
+    "HTTPRoute",
+)
+
+
+def _check_target(target: str) -> None:
+    if target not in TARGETS:
+        raise SpecError(f"unknown target {target!r} (choose from: {', '.join(TARGETS)})")
+
+
+def sort_objects(objects: list[Manifest]) -> list[Manifest]:
+    """Sort *objects* by kind (dependencies first), namespace and name."""
+
+    def key(obj: Manifest) -> tuple[int, str, str, str]:
+        kind = str(obj["kind"])
+        rank = _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
+        meta = obj["metadata"]
+        return rank, kind, str(meta.get("namespace", "")), str(meta["name"])
+
+    return sorted(objects, key=key)
+
+
+def render_routes(spec: LanesSpec, service: Service, target: str = "istio") -> list[Manifest]:
+    """Return *service*'s shared routing objects, holding every lane of *spec*."""
+    _check_target(target)
+    if target == "istio":
+        return [destination_rule(spec, service), *virtual_services(spec, service)]
+    return gateway_objects(spec, service)
+
+
+def _lane_routing(spec: LanesSpec, service: Service, target: str) -> list[Manifest]:
+    """Return the lane-specific routing objects of every lane of *service* (Gateway API)."""
+    if target == "istio":
+        return []
+    return [
+        obj
+        for lane in spec.lanes_of(service.name)
+        for obj in lane_gateway_objects(spec, service, lane)
+    ]
+
+
+def render(spec: LanesSpec, target: str = "istio") -> list[Manifest]:
+    """Return every object of *spec*: workloads of each version, then routing."""
+    _check_target(target)
+    objects: list[Manifest] = []
+    for service in spec.services:
+        objects += [service_account(spec, service), services(spec, service)]
+        objects.append(deployment(spec, service, STABLE, service.image))
+        if service.canary is not None:
+            objects.append(deployment(spec, service, CANARY, service.canary.image))
+        objects += lane_deployments(spec, service, list(spec.lanes))
+        objects += render_routes(spec, service, target)
+        objects += _lane_routing(spec, service, target)
+    return sort_objects(objects)
+
+
+def render_lane(spec: LanesSpec, lane: str, target: str = "istio") -> list[Manifest]:
+    """Return *lane*'s own objects plus the routing objects of each service it redeploys."""
+    _check_target(target)
+    found = next((item for item in spec.lanes if item.name == lane), None)
+    if found is None:
+        raise SpecError(f"lane {lane!r} is not in the spec")
+    objects: list[Manifest] = []
+    for name, _ in found.images:
+        service = spec.service(name)
+        objects += lane_deployments(spec, service, [found])
+        objects += render_routes(spec, service, target)
+        if target == "gateway-api":
+            objects += lane_gateway_objects(spec, service, found)
+    return sort_objects(objects)
+
+
+def to_yaml(objects: list[Manifest], what: str = "Kubernetes objects") -> str:
+    """Return *objects* as multi-document YAML headed by a comment saying how to apply it."""
+    header = (
+        f"# {what}, rendered by `lanectx render`.\n# Apply with: kubectl apply -f <this file>\n"
+    )
+    return dump_documents(objects, header)
+
+
+def files_by_kind(objects: list[Manifest]) -> dict[str, str]:
+    """Return one YAML text per object kind, keyed by file name (``deployments.yaml``...)."""
+    grouped: dict[str, list[Manifest]] = {}
+    for obj in sort_objects(objects):
+        grouped.setdefault(str(obj["kind"]), []).append(obj)
+    return {
+        f"{kind.lower()}s.yaml": to_yaml(items, f"{kind} objects")
+        for kind, items in sorted(grouped.items())
+    }
