@@ -28,7 +28,7 @@ def _listening_socket() -> socket.socket:
 def run_uvicorn(app: Any) -> Iterator[str]:
     """Serve an ASGI *app* with uvicorn in a thread; yield its base URL."""
     sock = _listening_socket()
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", backlog=512)
+    config = uvicorn.Config(app, log_level="warning", lifespan="auto", backlog=512)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True
@@ -61,7 +61,10 @@ def run_wsgi(app: Callable[..., Any], threads: int = 8) -> Iterator[str]:
 
 
 class CaptureServer:
-    """An HTTP server that records each request's headers and answers them as JSON."""
+    """An HTTP server that records each request's headers and answers them as JSON.
+
+    ``/redirect?to=URL`` answers 302 to URL (after recording the request).
+    """
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -79,6 +82,12 @@ class CaptureServer:
                 }
                 with capture._lock:
                     capture.requests.append(record)
+                if self.path.startswith("/redirect?to="):
+                    self.send_response(302)
+                    self.send_header("location", self.path.split("=", 1)[1])
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 body = json.dumps(record).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
