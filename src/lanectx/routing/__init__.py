@@ -16,7 +16,7 @@ from ._errors import SpecError, UnsupportedRouteError
 from ._match import any_member_regex, baggage_regex
 from ._model import Canary, Headers, Ingress, Lane, LanesSpec, Port, Service
 from ._render import TARGETS, files_by_kind, render, render_lane, render_routes, to_yaml
-from ._spec import check_lane_name, load_spec, parse_spec
+from ._spec import check_lane_name, check_namespace, load_spec, parse_spec
 
 __all__ = [
     "TARGETS",
@@ -32,6 +32,7 @@ __all__ = [
     "any_member_regex",
     "baggage_regex",
     "check_lane_name",
+    "check_namespace",
     "files_by_kind",
     "load_spec",
     "parse_spec",

@@ -20,20 +20,21 @@ _LABEL_KINDS = {"Service": 63, "Deployment": 63}
 _SUBDOMAIN_MAX = 253
 
 
-def check_name(kind: str, name: str) -> str:
+def check_name(kind: str, name: str, where: str = "") -> str:
     """Return *name* if it is a valid name for a *kind* object, else raise `SpecError`."""
+    at = f"{where}: " if where else ""
     limit = _LABEL_KINDS.get(kind, _SUBDOMAIN_MAX)
     if len(name) > limit:
         raise SpecError(
-            f"{kind} name {name!r} is {len(name)} characters; Kubernetes allows at most "
+            f"{at}{kind} name {name!r} is {len(name)} characters; Kubernetes allows at most "
             f"{limit}: shorten the service or lane name"
         )
     pattern = DNS_LABEL if kind in _LABEL_KINDS else _SUBDOMAIN
     if pattern.fullmatch(name) is None:
-        raise SpecError(f"{kind} name {name!r} is not a valid Kubernetes name")
+        raise SpecError(f"{at}{kind} name {name!r} is not a valid Kubernetes name")
     return name
 
 
-def object_name(kind: str, *parts: str) -> str:
+def object_name(kind: str, *parts: str, where: str = "") -> str:
     """Join *parts* with ``-`` and check the result as a *kind* name."""
-    return check_name(kind, "-".join(parts))
+    return check_name(kind, "-".join(parts), where)

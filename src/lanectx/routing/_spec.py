@@ -20,7 +20,7 @@ from ._model import CANARY, STABLE, Canary, Headers, Ingress, Lane, LanesSpec, P
 from ._names import DNS_LABEL, object_name
 from ._yaml import load_yaml_text
 
-__all__ = ["check_lane_name", "load_spec", "parse_spec"]
+__all__ = ["check_lane_name", "check_namespace", "load_spec", "parse_spec"]
 
 PROTOCOLS = ("grpc", "http")
 _RESERVED_LANES = (STABLE, CANARY)
@@ -68,6 +68,13 @@ def check_lane_name(lane: object, where: str = "lane") -> str:
     return lane
 
 
+def check_namespace(namespace: object, where: str = "namespace") -> str:
+    """Return *namespace* if it is a valid namespace name, else raise `SpecError`."""
+    if not isinstance(namespace, str) or DNS_LABEL.fullmatch(namespace) is None:
+        raise SpecError(f"{where}: invalid namespace {namespace!r}: expected a DNS label")
+    return namespace
+
+
 def _ports(raw: Mapping[str, Any], where: str) -> tuple[Port, ...]:
     """Read ``port`` + ``protocol`` or a ``ports`` list; refuse duplicate port numbers."""
     if "ports" in raw:
@@ -111,7 +118,7 @@ def _service(name: object, raw: object) -> Service:
         if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 99:
             raise SpecError(f"{where}.canary.weight: expected a percentage 1-99, got {weight!r}")
         canary = Canary(_string(data.get("image"), f"{where}.canary.image"), weight)
-        object_name("Deployment", name, CANARY)
+        object_name("Deployment", name, CANARY, where=where)
     ingress = None
     if "ingress" in entry:
         data = _mapping(entry["ingress"], f"{where}.ingress", ("gateway", "hosts"))
@@ -123,7 +130,7 @@ def _service(name: object, raw: object) -> Service:
             if not isinstance(host, str) or _HOST.fullmatch(host) is None:
                 raise SpecError(f"{where}.ingress.hosts: invalid host {host!r}")
         ingress = Ingress(gateway, tuple(hosts))
-    object_name("Deployment", name, STABLE)
+    object_name("Deployment", name, STABLE, where=where)
     return Service(name, ports, image, canary, ingress)
 
 
@@ -150,7 +157,7 @@ def _lane(name: object, raw: object, services: Mapping[str, Service]) -> Lane:
             known = ", ".join(sorted(services))
             raise SpecError(f"{where}: unknown service {service!r} (known: {known})")
         images[service] = _string(image, f"{where}.{service}")
-        object_name("Deployment", service, lane)
+        object_name("Deployment", service, lane, where=where)
     return Lane(lane, tuple(sorted(images.items())), ttl)
 
 
@@ -176,9 +183,7 @@ def _headers(raw: object) -> Headers:
 def parse_spec(data: object) -> LanesSpec:
     """Validate parsed YAML *data* and return the `LanesSpec` it describes."""
     root = _mapping(data, "spec", ("headers", "lanes", "namespace", "services"))
-    namespace = root.get("namespace", "default")
-    if not isinstance(namespace, str) or DNS_LABEL.fullmatch(namespace) is None:
-        raise SpecError(f"namespace: invalid namespace {namespace!r}: expected a DNS label")
+    namespace = check_namespace(root.get("namespace", "default"))
     raw_services = _mapping(root.get("services"), "services")
     if not raw_services:
         raise SpecError("services: the spec names no service")

@@ -1,0 +1,197 @@
+"""The ``lanectx`` command: render manifests from a lanes spec, write a local Envoy config.
+
+    lanectx render k8s/lanes.yaml [--target gateway-api] [-o DIR]
+    lanectx render lane pr-7 --service reviews --image reviews:pr-7 [--spec k8s/lanes.yaml]
+    lanectx render routes reviews --spec k8s/lanes.yaml [--lane pr-8 ...]
+    lanectx mesh k8s/lanes.yaml --endpoint reviews/stable=127.0.0.1:9081 ... [-o envoy.json]
+
+Errors are one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["main"]
+
+
+class _UsageError(Exception):
+    """A command-line usage problem, reported in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are raised, not printed with the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="istio", choices=("istio", "gateway-api"))
+    parser.add_argument("-o", "--output", type=Path, help="write one file per kind into DIR")
+
+
+def _spec_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spec", type=Path, help="lanes spec with the service (recommended)")
+    parser.add_argument("--namespace", help="namespace (default: the spec's, else 'default')")
+    parser.add_argument("--port", type=int, default=9080, help="service port without --spec")
+    parser.add_argument("--protocol", default="http", choices=("http", "grpc"))
+    parser.add_argument(
+        "--lane",
+        dest="lanes",
+        action="append",
+        default=[],
+        metavar="LANE",
+        help="another lane deployed for the service, kept in its routes",
+    )
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    render = _Parser(prog="lanectx render", description="Render every object of a lanes spec.")
+    render.add_argument("spec", type=Path, help="lanes spec (YAML)")
+    _output_options(render)
+
+    lane = _Parser(prog="lanectx render lane", description="Render one lane's objects + routes.")
+    lane.add_argument("lane", help="lane id, such as pr-123")
+    lane.add_argument("--service", required=True, help="the service the lane redeploys")
+    lane.add_argument("--image", required=True, help="the lane's image of the service")
+    lane.add_argument("--ttl", help="time to live recorded on the lane's objects (e.g. 72h)")
+    _spec_source_options(lane)
+    _output_options(lane)
+
+    routes = _Parser(prog="lanectx render routes", description="Render a service's routes.")
+    routes.add_argument("service", help="the service")
+    _spec_source_options(routes)
+    _output_options(routes)
+
+    mesh = _Parser(prog="lanectx mesh", description="Write a local Envoy config for a spec.")
+    mesh.add_argument("spec", type=Path, help="lanes spec (YAML)")
+    mesh.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="SVC/SUBSET=HOST:PORT",
+        help="where a version runs; repeat for every service and subset",
+    )
+    mesh.add_argument("--listen", default="127.0.0.1:10000", metavar="HOST:PORT")
+    mesh.add_argument("--admin", default="127.0.0.1:9901", metavar="HOST:PORT")
+    mesh.add_argument("-o", "--output", type=Path, help="write the config to FILE")
+    return {"render": render, "render lane": lane, "render routes": routes, "mesh": mesh}
+
+
+_USAGE = """usage: lanectx {render,mesh} ...
+
+commands:
+  render SPEC                       every object of a lanes spec
+  render lane LANE --service --image  one lane's objects plus its services' routes
+  render routes SERVICE             a service's shared routing objects (after a lane goes)
+  mesh SPEC --endpoint ...          a local Envoy config routing like the mesh
+"""
+
+
+def _emit(objects: list[dict[str, Any]], output: Path | None) -> None:
+    from lanectx.routing import files_by_kind, to_yaml
+
+    if output is None:
+        sys.stdout.write(to_yaml(objects))
+        return
+    output.mkdir(parents=True, exist_ok=True)
+    for name, text in files_by_kind(objects).items():
+        (output / name).write_text(text, encoding="utf-8")
+
+
+def _service_spec(args: argparse.Namespace, service: str) -> Any:
+    """Return the spec for a single-service command: from --spec, or from the flags."""
+    import dataclasses
+
+    from lanectx.routing import Lane, check_lane_name, check_namespace, load_spec, parse_spec
+
+    if args.spec is not None:
+        spec = load_spec(args.spec)
+        if service not in {item.name for item in spec.services}:
+            known = ", ".join(item.name for item in spec.services)
+            raise _UsageError(f"unknown service {service!r} in {args.spec} (known: {known})")
+        spec = spec.only_service(service)
+        if args.namespace:
+            spec = dataclasses.replace(spec, namespace=check_namespace(args.namespace))
+    else:
+        port = {"port": args.port, "protocol": args.protocol, "image": "unused"}
+        spec = parse_spec({"namespace": args.namespace or "default", "services": {service: port}})
+    for lane in args.lanes:
+        spec = spec.with_lane(Lane(check_lane_name(lane, "--lane"), ((service, "deployed"),)))
+    return spec
+
+
+def _run(command: str, args: argparse.Namespace) -> None:
+    from lanectx.routing import Lane, check_lane_name, load_spec, render, render_lane, render_routes
+
+    if command == "render":
+        _emit(render(load_spec(args.spec), args.target), args.output)
+    elif command == "render lane":
+        lane = check_lane_name(args.lane)
+        spec = _service_spec(args, args.service)
+        spec = spec.with_lane(Lane(lane, ((args.service, args.image),), args.ttl))
+        _emit(render_lane(spec, lane, args.target), args.output)
+    elif command == "render routes":
+        spec = _service_spec(args, args.service)
+        _emit(render_routes(spec, spec.service(args.service), args.target), args.output)
+    else:
+        _mesh(args)
+
+
+def _address(text: str, flag: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise _UsageError(f"{flag}: expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def _mesh(args: argparse.Namespace) -> None:
+    from lanectx.routing import load_spec, render
+    from lanectx.routing.envoy import envoy_config, parse_endpoint
+
+    endpoints = dict(parse_endpoint(text) for text in args.endpoint)
+    config = envoy_config(
+        render(load_spec(args.spec), "istio"),
+        endpoints,
+        listen=_address(args.listen, "--listen"),
+        admin=_address(args.admin, "--admin"),
+    )
+    text = json.dumps(config, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lanectx`` command with *argv* (default: ``sys.argv[1:]``); return the status."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or words[0] in ("-h", "--help"):
+        sys.stdout.write(_USAGE)
+        return 0 if words else 2
+    command = words[0]
+    if command == "render" and len(words) > 1 and words[1] in ("lane", "routes"):
+        command = f"render {words[1]}"
+    parsers = _parsers()
+    try:
+        if command not in parsers:
+            raise _UsageError(f"unknown command {words[0]!r} (choose from: render, mesh)")
+        rest = words[len(command.split()) :]
+        args = parsers[command].parse_args(rest)
+        _run(command, args)
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    except ImportError as err:
+        sys.stderr.write(f"lanectx: {err.name} is needed: pip install 'lanectx[render]'\n")
+        return 2
+    except (_UsageError, ValueError, OSError) as err:
+        message = " ".join(str(err).split())
+        sys.stderr.write(f"lanectx {command}: error: {message}\n")
+        return 2
+    return 0

