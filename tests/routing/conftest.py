@@ -23,14 +23,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _echo_handler(service: str, subset: str) -> type[BaseHTTPRequestHandler]:
-    """Return a handler class answering every GET with ``{"service", "subset"}``."""
+    """Return a handler answering GET with its service, subset and the lane headers it got."""
 
     class Echo(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
-            body = json.dumps({"service": service, "subset": subset}).encode()
+            seen = {
+                name: self.headers.get_all(name) for name in ("x-lane-id", "x-pr-id", "baggage")
+            }
+            body = json.dumps({"service": service, "subset": subset, "headers": seen}).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
@@ -81,6 +84,7 @@ class Mesh:
 
     envoy: EnvoyProcess
     port: int
+    last_body: dict[str, Any] = field(default_factory=dict)
 
     def send(self, host: str, headers: Sequence[tuple[str, str]] = ()) -> tuple[str, str, str]:
         """Send GET / with *headers* (repeats allowed); return (service, subset, route)."""
@@ -94,6 +98,7 @@ class Mesh:
             response = connection.getresponse()
             body = json.loads(response.read())
             assert response.status == 200, body
+            self.last_body = body
             return body["service"], body["subset"], response.getheader(ROUTE_HEADER) or ""
         finally:
             connection.close()
