@@ -1,4 +1,4 @@
-"""The test chain: client → A (ASGI, uvicorn, async httpx) → B (WSGI, waitress, requests) → capture."""
+"""The test chain: client → A (ASGI, async httpx) → B (WSGI, requests) → capture."""
 
 from __future__ import annotations
 

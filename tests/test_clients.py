@@ -165,7 +165,7 @@ def test_allowed_host_is_checked_per_redirect_hop(capture: CaptureServer, send: 
 
 
 def test_clients_created_before_instrument_are_covered(capture: CaptureServer) -> None:
-    """A client built before instrument() sends the lane after it, and stops after uninstrument()."""
+    """A client built before instrument() sends the lane, and stops after uninstrument()."""
     client = httpx.Client()
     session = requests.Session()
     try:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
-from opentelemetry.sdk.resources import Resource, ResourceDetector
 from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from ._config import LaneConfig, active_config
 from ._context import current_lane
-from ._resource import resource
+from ._detector import LaneResourceDetector
 
 __all__ = ["LaneLogRecordProcessor", "LaneResourceDetector", "LaneSpanProcessor"]
 
@@ -62,14 +61,3 @@ class LaneLogRecordProcessor(LogRecordProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Nothing buffered."""
         return True
-
-
-class LaneResourceDetector(ResourceDetector):
-    """Resource detector ``lane``: ``service.lane`` from ``LANE_ID`` / ``PR_ID``.
-
-    Enable it with ``OTEL_EXPERIMENTAL_RESOURCE_DETECTORS=otel,lane``.
-    """
-
-    def detect(self) -> Resource:
-        """Return the process's lane as a resource (empty when stable)."""
-        return Resource(resource())
