@@ -19,7 +19,6 @@ from lanectx.routing import LanesSpec, parse_spec, render  # noqa: E402
 from lanectx.routing.envoy import ROUTE_HEADER, EnvoyProcess, envoy_config, find_envoy  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _echo_handler(service: str, subset: str) -> type[BaseHTTPRequestHandler]:
