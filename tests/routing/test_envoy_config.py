@@ -155,3 +155,29 @@ def grpc_mesh(tmp_path_factory: pytest.TempPathFactory) -> Any:
         envoy.stop()
         for server in servers:
             server.stop(None)
+
+
+def test_mesh_command_writes_an_envoy_config(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lanectx mesh`` writes a bootstrap with the given listener and one cluster per subset."""
+    import json
+
+    from lanectx.cli import main
+
+    spec = tmp_path / "lanes.yaml"
+    spec.write_text("services: {cart: {port: 80, image: c:1}}\nlanes: {pr-7: {cart: c:pr-7}}\n")
+    output = tmp_path / "envoy.json"
+    endpoints = ["cart/stable=127.0.0.1:9001", "cart/pr-7=127.0.0.1:9002"]
+    argv = ["mesh", str(spec), "--listen", "127.0.0.1:10001", "-o", str(output)]
+    argv += [item for endpoint in endpoints for item in ("--endpoint", endpoint)]
+    assert main(argv) == 0, capsys.readouterr().err
+    config = json.loads(output.read_text())
+    (listener,) = config["static_resources"]["listeners"]
+    assert listener["address"]["socket_address"]["port_value"] == 10001
+    assert [c["name"] for c in config["static_resources"]["clusters"]] == [
+        "cart/pr-7",
+        "cart/stable",
+    ]
+    assert main(argv[:-4]) == 2
+    assert "no endpoint for cart/stable" in capsys.readouterr().err
