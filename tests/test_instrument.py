@@ -182,9 +182,8 @@ def test_explicit_config_becomes_active() -> None:
 
 def test_use_lane_validates_and_restores() -> None:
     """use_lane rejects a bad lane, nests, clears with None, and restores on exit."""
-    with pytest.raises(ValueError, match="invalid lane"):
-        with lanectx.use_lane("Bad Lane"):
-            pass
+    with pytest.raises(ValueError, match="invalid lane"), lanectx.use_lane("Bad Lane"):
+        pass
     with lanectx.use_lane("pr-1"):
         with lanectx.use_lane("pr-2"):
             assert lanectx.current_lane() == "pr-2"

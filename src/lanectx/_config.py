@@ -65,6 +65,7 @@ class LaneConfig:
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     span_attribute: str = "lane.id"
     inbound_keys: frozenset[str | bytes] = field(init=False, repr=False, compare=False)
+    first_header: str | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -87,6 +88,7 @@ class LaneConfig:
         if "baggage" in self.lane_headers or "baggage" in self.pr_headers:
             raise ConfigurationError("'baggage' is read through baggage_key, not as a header")
         names = (*self.lane_headers, *self.pr_headers, "baggage")
+        put(self, "first_header", self.lane_headers[0] if self.lane_headers else None)
         put(self, "inbound_keys", frozenset((*names, *(n.encode("latin-1") for n in names))))
 
     def host_allowed(self, host: str | None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ._baggage import member_values
@@ -41,11 +42,13 @@ HeaderValues = Callable[[str], "Sequence[str] | None"]
 
 def is_valid_lane(value: object) -> bool:
     """Return True when *value* is a lane id (a DNS label of at most 40 characters)."""
-    return (
-        isinstance(value, str)
-        and len(value) <= MAX_LANE_LENGTH
-        and LANE_PATTERN.fullmatch(value) is not None
-    )
+    return isinstance(value, str) and len(value) <= MAX_LANE_LENGTH and _matches(value)
+
+
+@lru_cache(maxsize=1024)
+def _matches(value: str) -> bool:
+    # Lanes repeat from request to request: remember the verdict for short strings.
+    return LANE_PATTERN.fullmatch(value) is not None
 
 
 def validate_lane(value: object) -> str:
@@ -125,9 +128,11 @@ def lane_from_pairs(
     found: dict[str, list[str]] | None = None
     for name, value in pairs:
         if name in keys:
-            if found is None:
-                found = {}
             key = name.decode("latin-1") if isinstance(name, bytes) else name
             text = value.decode("latin-1") if isinstance(value, bytes) else value
+            if key == config.first_header and is_valid_lane(text):
+                return text  # the highest-precedence source is valid: done
+            if found is None:
+                found = {}
             found.setdefault(key, []).append(text)
     return None if found is None else lane_from_values(config, found.get)
