@@ -21,7 +21,12 @@ from ._config import LaneConfig, active_config
 from ._grpc_server import ALWAYS_ON, InContext, attached
 from ._outbound import prepare_request
 
-__all__ = ["AsyncLaneClientInterceptor", "LaneClientInterceptor", "target_hosts"]
+__all__ = [
+    "AsyncLaneClientInterceptor",
+    "LaneClientInterceptor",
+    "async_client_interceptors",
+    "target_hosts",
+]
 
 Pair = tuple[str, Any]
 _URI_SCHEMES = frozenset({"dns", "ipv4", "ipv6", "unix", "unix-abstract", "vsock", "xds"})
@@ -185,18 +190,12 @@ class LaneClientInterceptor(
         return self._call(continuation, client_call_details, request_iterator, True)
 
 
-class AsyncLaneClientInterceptor(
-    _Base,
-    grpc.aio.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.aio.UnaryStreamClientInterceptor,  # type: ignore[misc]
-    grpc.aio.StreamUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.aio.StreamStreamClientInterceptor,  # type: ignore[misc]
-):
-    """Send the current lane on every RPC of a `grpc.aio` channel to *target*.
+class AsyncLaneClientInterceptor(_Base):
+    """Send the current lane on the RPCs of a `grpc.aio` channel to *target*.
 
-    Put it last in the channel's interceptors, so it sees the final metadata::
-
-        grpc.aio.insecure_channel(target, interceptors=[AsyncLaneClientInterceptor(target)])
+    A `grpc.aio` channel gives each interceptor one RPC shape, so a channel needs
+    one per shape: use `async_client_interceptors`, last in the channel's list so
+    they see the final metadata.
     """
 
     async def _call(self, continuation: Any, details: Any, request: Any) -> Any:
@@ -212,26 +211,33 @@ class AsyncLaneClientInterceptor(
         with attached(ctx):
             return await continuation(details, request)
 
-    async def intercept_unary_unary(
-        self, continuation: Any, client_call_details: Any, request: Any
-    ) -> Any:
-        """Make a unary-unary call with the lane metadata set or stripped."""
-        return await self._call(continuation, client_call_details, request)
 
-    async def intercept_unary_stream(
-        self, continuation: Any, client_call_details: Any, request: Any
-    ) -> Any:
-        """Make a unary-stream call with the lane metadata set or stripped."""
-        return await self._call(continuation, client_call_details, request)
+class _AsyncUnaryUnary(AsyncLaneClientInterceptor, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await self._call(continuation, details, request)
 
-    async def intercept_stream_unary(
-        self, continuation: Any, client_call_details: Any, request_iterator: Any
-    ) -> Any:
-        """Make a stream-unary call with the lane metadata set or stripped."""
-        return await self._call(continuation, client_call_details, request_iterator)
 
-    async def intercept_stream_stream(
-        self, continuation: Any, client_call_details: Any, request_iterator: Any
-    ) -> Any:
-        """Make a stream-stream call with the lane metadata set or stripped."""
-        return await self._call(continuation, client_call_details, request_iterator)
+class _AsyncUnaryStream(AsyncLaneClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await self._call(continuation, details, request)
+
+
+class _AsyncStreamUnary(AsyncLaneClientInterceptor, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await self._call(continuation, details, requests)
+
+
+class _AsyncStreamStream(AsyncLaneClientInterceptor, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await self._call(continuation, details, requests)
+
+
+def async_client_interceptors(
+    target: str, config: LaneConfig | None = None
+) -> list[AsyncLaneClientInterceptor]:
+    """Return the interceptors (one per RPC shape) that send lanes on a `grpc.aio` channel.
+
+    grpc.aio.insecure_channel(target, interceptors=async_client_interceptors(target))
+    """
+    shapes = (_AsyncUnaryUnary, _AsyncUnaryStream, _AsyncStreamUnary, _AsyncStreamStream)
+    return [shape(target, config) for shape in shapes]

@@ -9,7 +9,7 @@ after it (servers and channels made before keep working, without lanes). By hand
         grpc.insecure_channel("reviews:9080"), LaneClientInterceptor("reviews:9080")
     )
     channel = grpc.aio.insecure_channel(
-        "reviews:9080", interceptors=[AsyncLaneClientInterceptor("reviews:9080")]
+        "reviews:9080", interceptors=async_client_interceptors("reviews:9080")
     )
 """
 
@@ -23,7 +23,11 @@ import grpc
 import grpc.aio
 
 from ._config import LaneConfig
-from ._grpc_client import AsyncLaneClientInterceptor, LaneClientInterceptor
+from ._grpc_client import (
+    AsyncLaneClientInterceptor,
+    LaneClientInterceptor,
+    async_client_interceptors,
+)
 from ._grpc_server import AsyncLaneServerInterceptor, LaneServerInterceptor
 from ._patch import patch
 
@@ -32,6 +36,7 @@ __all__ = [
     "AsyncLaneServerInterceptor",
     "LaneClientInterceptor",
     "LaneServerInterceptor",
+    "async_client_interceptors",
 ]
 
 
@@ -44,15 +49,20 @@ def _server_position(interceptors: list[Any]) -> int:
     return position
 
 
-def _with_interceptor(
-    args: tuple[Any, ...], kwargs: dict[str, Any], index: int, ours: Any, at_end: bool
+def _with_interceptors(
+    args: tuple[Any, ...], kwargs: dict[str, Any], index: int, ours: list[Any], at_end: bool
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Return (args, kwargs) with *ours* added to the ``interceptors`` argument at *index*."""
+    """Return (args, kwargs) with *ours* added to the ``interceptors`` argument at *index*.
+
+    Nothing is added when an interceptor of the same kind is already there.
+    """
     positional = len(args) > index
     interceptors = list((args[index] if positional else kwargs.get("interceptors")) or ())
-    if any(type(i) is type(ours) for i in interceptors):
+    kind = (LaneServerInterceptor, AsyncLaneServerInterceptor, AsyncLaneClientInterceptor)
+    if any(isinstance(i, k) and isinstance(ours[0], k) for i in interceptors for k in kind):
         return args, kwargs
-    interceptors.insert(len(interceptors) if at_end else _server_position(interceptors), ours)
+    at = len(interceptors) if at_end else _server_position(interceptors)
+    interceptors[at:at] = ours
     if positional:
         return (*args[:index], interceptors, *args[index + 1 :]), kwargs
     return args, {**kwargs, "interceptors": interceptors}
@@ -65,14 +75,15 @@ def _target(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 def _install(config: LaneConfig) -> Callable[[], None]:
     """Patch the gRPC server and channel factories; return the undo."""
 
-    def server(index: int, kind: type[Any]) -> Callable[[Any, Any], Any]:
+    def adding(index: int, make_ours: Callable[..., list[Any]], at_end: bool) -> Any:
         def make(original: Any, switch: Any) -> Any:
             @functools.wraps(original)
             def create(*args: Any, **kwargs: Any) -> Any:
                 if switch.on:
-                    ours = kind(config)
-                    ours._switch = switch
-                    args, kwargs = _with_interceptor(args, kwargs, index, ours, at_end=False)
+                    ours = make_ours(args, kwargs)
+                    for interceptor in ours:
+                        interceptor._switch = switch
+                    args, kwargs = _with_interceptors(args, kwargs, index, ours, at_end)
                 return original(*args, **kwargs)
 
             return create
@@ -91,27 +102,18 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
         return create
 
-    def aio_channel(index: int) -> Callable[[Any, Any], Any]:
-        def make(original: Any, switch: Any) -> Any:
-            @functools.wraps(original)
-            def create(*args: Any, **kwargs: Any) -> Any:
-                if switch.on:
-                    ours = AsyncLaneClientInterceptor(_target(args, kwargs), config)
-                    ours._switch = switch
-                    args, kwargs = _with_interceptor(args, kwargs, index, ours, at_end=True)
-                return original(*args, **kwargs)
-
-            return create
-
-        return make
+    def aio_client(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        return async_client_interceptors(_target(args, kwargs), config)
 
     undo = [
-        patch(grpc, "server", server(2, LaneServerInterceptor)),
-        patch(grpc.aio, "server", server(2, AsyncLaneServerInterceptor)),
+        patch(grpc, "server", adding(2, lambda *_: [LaneServerInterceptor(config)], False)),
+        patch(
+            grpc.aio, "server", adding(2, lambda *_: [AsyncLaneServerInterceptor(config)], False)
+        ),
         patch(grpc, "insecure_channel", sync_channel),
         patch(grpc, "secure_channel", sync_channel),
-        patch(grpc.aio, "insecure_channel", aio_channel(3)),
-        patch(grpc.aio, "secure_channel", aio_channel(4)),
+        patch(grpc.aio, "insecure_channel", adding(3, aio_client, True)),
+        patch(grpc.aio, "secure_channel", adding(4, aio_client, True)),
     ]
 
     def undo_all() -> None:
