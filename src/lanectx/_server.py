@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from opentelemetry import trace
+from opentelemetry import baggage, trace
 from opentelemetry.context import Context, get_current
 
 from ._config import LaneConfig
-from ._context import context_with_lane
+from ._lane import is_valid_lane
 
 __all__ = ["request_context"]
 
@@ -14,15 +14,16 @@ __all__ = ["request_context"]
 def request_context(config: LaneConfig, lane: str | None) -> Context | None:
     """Return the context to run the request in, or None to keep the current one.
 
-    When an OTel server span is already current (our middleware sits inside
-    OTel's), the lane is also put on that span, so it is right in either order.
+    With a lane, the lane is set (and also put on an OTel server span that is
+    already current, so it is right when our middleware sits inside OTel's).
+    Without one, an invalid lane left in the current baggage is removed.
     """
     current = get_current()
-    ctx = context_with_lane(current, config, lane)
-    if ctx is current:
-        return None
-    if lane is not None:
-        span = trace.get_current_span(current)
-        if span.is_recording():
-            span.set_attribute(config.span_attribute, lane)
-    return ctx
+    key = config.baggage_key
+    if lane is None:
+        old = baggage.get_baggage(key, current)
+        return None if old is None or is_valid_lane(old) else baggage.remove_baggage(key, current)
+    span = trace.get_current_span(current)
+    if span.is_recording():
+        span.set_attribute(config.span_attribute, lane)
+    return baggage.set_baggage(key, lane, current)

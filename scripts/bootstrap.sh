@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create .venv and install lanectx with every extra and the dev tools (idempotent).
+# Also installs kubectl (for `kubectl kustomize` tests) from Debian when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+stamp=.venv/.installed
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+    touch "$stamp"
+fi
+if ! command -v kubectl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq kubernetes-client >/dev/null) \
+        || echo "bootstrap: kubectl not installed; kustomize tests will be skipped" >&2
+fi
