@@ -1,0 +1,22 @@
+"""Serve details with waitress on ``PORT`` (default 9080): ``python -m details``."""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
+from service_base import start_service
+from waitress import serve
+
+from details.app import make_app
+
+
+def main() -> None:
+    """Start lanes and telemetry, then serve until stopped."""
+    version = start_service("details")
+    app = OpenTelemetryMiddleware(make_app(version))
+    serve(app, host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "9080")))
+
+
+if __name__ == "__main__":
+    main()

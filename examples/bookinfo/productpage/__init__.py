@@ -1,0 +1,1 @@
+"""productpage: the edge ASGI (Starlette) service; asks details and reviews."""

@@ -1,0 +1,39 @@
+"""Serve productpage with uvicorn on ``PORT`` (default 9080): ``python -m productpage``.
+
+Downstream services: ``DETAILS_URL`` (default ``http://details:9080``) and
+``REVIEWS_URL`` (default ``http://reviews:9080``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.requests import RequestsInstrumentor
+from service_base import start_service
+
+from productpage.app import make_app
+
+
+def main() -> None:
+    """Start lanes and telemetry, then serve until stopped."""
+    version = start_service("productpage")
+    HTTPXClientInstrumentor().instrument()
+    RequestsInstrumentor().instrument()
+    app = make_app(
+        version,
+        details_url=os.environ.get("DETAILS_URL", "http://details:9080"),
+        reviews_url=os.environ.get("REVIEWS_URL", "http://reviews:9080"),
+    )
+    uvicorn.run(
+        OpenTelemetryMiddleware(app, exclude_spans=["receive", "send"]),
+        host=os.environ.get("HOST", "0.0.0.0"),
+        port=int(os.environ.get("PORT", "9080")),
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""reviews: an ASGI (Starlette) service with reader reviews; asks ratings over gRPC."""

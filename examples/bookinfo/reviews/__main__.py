@@ -1,0 +1,37 @@
+"""Serve reviews with uvicorn on ``PORT`` (default 9080): ``python -m reviews``.
+
+Ratings is reached at ``RATINGS_TARGET`` (default ``ratings:50051``); a local mesh
+sets ``RATINGS_AUTHORITY=ratings`` so its proxy can route by name.
+"""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
+from service_base import start_service
+
+from reviews.app import make_app
+
+
+def main() -> None:
+    """Start lanes and telemetry, then serve until stopped."""
+    version = start_service("reviews")
+    GrpcAioInstrumentorClient().instrument()
+    app = make_app(
+        version,
+        os.environ.get("RATINGS_TARGET", "ratings:50051"),
+        os.environ.get("RATINGS_AUTHORITY"),
+    )
+    uvicorn.run(
+        OpenTelemetryMiddleware(app, exclude_spans=["receive", "send"]),
+        host=os.environ.get("HOST", "0.0.0.0"),
+        port=int(os.environ.get("PORT", "9080")),
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Start the bookinfo stack: every version the manifests deploy, as processes, and Envoy.
+
+For example::
+
+    with Stack({"pr-7": ("reviews",)}, port=8080, run_dir=Path("/tmp/bi")) as stack:
+        print(stack.url)
+
+The processes are the rendered Deployments: one per ``<service>-<version>``, with the
+Deployment's environment (``OTEL_SERVICE_NAME``, ``LANE_ID``,
+``OTEL_RESOURCE_ATTRIBUTES``), each on a free loopback port. Every call between
+services goes through Envoy: HTTP clients use it as their proxy (so the code keeps
+its in-cluster URLs such as ``http://details:9080``), the gRPC client dials it with
+authority ``ratings``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from lanectx.routing.envoy import EnvoyProcess
+from runner.mesh import SPEC, render_mesh, service_ports, start_envoy
+from runner.processes import Child, stop_all
+
+__all__ = ["HERE", "Stack", "StartupError", "Version", "free_port"]
+
+HERE = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 30.0
+_INHERITED_OUT = ("LANE_ID", "PR_ID", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME")
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "grpc_proxy", "no_proxy")
+
+
+class StartupError(RuntimeError):
+    """A process of the stack did not start; the message names it and its log."""
+
+
+@dataclass
+class Version:
+    """One deployed version of a service: a Deployment rendered to a process."""
+
+    service: str
+    version: str
+    protocol: str
+    env: dict[str, str]
+    port: int
+    child: Child | None = None
+
+    @property
+    def name(self) -> str:
+        """``<service>-<version>``, as the Deployment is named."""
+        return f"{self.service}-{self.version}"
+
+
+def free_port() -> int:
+    """Return a TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _versions(objects: Sequence[Mapping[str, Any]], protocols: Mapping[str, str]) -> list[Version]:
+    versions = []
+    for obj in objects:
+        if obj["kind"] != "Deployment":
+            continue
+        labels = obj["metadata"]["labels"]
+        container = obj["spec"]["template"]["spec"]["containers"][0]
+        env = {item["name"]: item["value"] for item in container.get("env", [])}
+        service = labels["app"]
+        versions.append(Version(service, labels["version"], protocols[service], env, free_port()))
+    return versions
+
+
+def _healthy(version: Version) -> bool:
+    """True when the version answers: /healthz for HTTP, an open port for gRPC."""
+    try:
+        if version.protocol == "grpc":
+            with socket.create_connection(("127.0.0.1", version.port), timeout=0.5):
+                return True
+        connection = http.client.HTTPConnection("127.0.0.1", version.port, timeout=0.5)
+        try:
+            connection.request("GET", "/healthz")
+            return connection.getresponse().status == 200
+        finally:
+            connection.close()
+    except OSError:
+        return False
+
+
+class Stack:
+    """The running stack: versions, Envoy on 127.0.0.1:*port*; a context manager."""
+
+    def __init__(
+        self,
+        lanes: Mapping[str, Sequence[str]],
+        port: int,
+        run_dir: Path,
+        otlp_endpoint: str | None = None,
+        spec: Path = SPEC,
+    ) -> None:
+        self.port = port
+        self.run_dir = run_dir
+        self.objects = render_mesh(spec, lanes)
+        self.versions = _versions(self.objects, service_ports(spec))
+        self.otlp_endpoint = otlp_endpoint
+        self.envoy: EnvoyProcess | None = None
+
+    @property
+    def url(self) -> str:
+        """The product page behind the local ingress."""
+        return f"http://127.0.0.1:{self.port}/productpage"
+
+    def _env(self, version: Version) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _INHERITED_OUT and k.lower() not in _PROXY_VARS
+        }
+        env.update(version.env)
+        mesh = f"127.0.0.1:{self.port}"
+        env.update(
+            HOST="127.0.0.1",
+            PORT=str(version.port),
+            PYTHONUNBUFFERED="1",
+            HTTP_PROXY=f"http://{mesh}",  # the local "sidecar": every HTTP call goes via Envoy
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+            RATINGS_TARGET=mesh,
+            RATINGS_AUTHORITY="ratings",
+        )
+        if self.otlp_endpoint:
+            env.update(
+                OTEL_EXPORTER_OTLP_ENDPOINT=self.otlp_endpoint, OTEL_BSP_SCHEDULE_DELAY="100"
+            )
+        return env
+
+    def start(self) -> None:
+        """Start every version and Envoy in parallel; return once all are healthy."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for version in self.versions:
+            version.child = Child(
+                version.name,
+                [sys.executable, "-m", version.service],
+                self._env(version),
+                self.run_dir,
+                HERE,
+            )
+            version.child.start()
+        endpoints = {(v.service, v.version): ("127.0.0.1", v.port) for v in self.versions}
+        try:
+            self.envoy = start_envoy(self.objects, endpoints, self.port, self.run_dir / "envoy")
+        except (RuntimeError, OSError) as err:
+            raise StartupError(f"envoy failed to start: {err} (log: {self.run_dir}/envoy)") from err
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        waiting = list(self.versions)
+        deadline = time.monotonic() + START_TIMEOUT
+        while waiting:
+            for version in list(waiting):
+                child = version.child
+                if child is not None and child.exit_code() is not None:
+                    raise StartupError(
+                        f"{version.name} failed to start (exit status {child.exit_code()}); "
+                        f"log: {child.log_path}\n{child.log_tail()}"
+                    )
+                if _healthy(version):
+                    waiting.remove(version)
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(v.name for v in waiting)
+                logs = ", ".join(str(v.child.log_path) for v in waiting if v.child)
+                raise StartupError(f"not healthy after {START_TIMEOUT:.0f}s: {names}; logs: {logs}")
+            time.sleep(0.05)
+
+    def version(self, name: str) -> Version:
+        """Return the version called *name* (``reviews-pr-7``)."""
+        return next(v for v in self.versions if v.name == name)
+
+    def crashed(self) -> list[Version]:
+        """Return the versions whose process has ended."""
+        return [v for v in self.versions if v.child is not None and v.child.exit_code() is not None]
+
+    def write_state(self, path: Path) -> None:
+        """Write pids, ports and logs of every process as JSON to *path*."""
+        state = {
+            v.name: {"pid": v.child.pid, "port": v.port, "log": str(v.child.log_path)}
+            for v in self.versions
+            if v.child is not None
+        }
+        state["envoy"] = {"port": self.port, "log": str(self.run_dir / "envoy" / "envoy.log")}
+        path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL after a grace period)."""
+        stop_all([v.child for v in self.versions if v.child is not None])
+        if self.envoy is not None:
+            self.envoy.stop()
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
