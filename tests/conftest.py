@@ -13,15 +13,17 @@ from lanectx._config import set_active_config
 from .servers import CaptureServer
 
 
+_PRISTINE_PROPAGATOR = propagate.get_global_textmap()
+
+
 @pytest.fixture(autouse=True)
 def _clean_lane_state() -> Iterator[None]:
-    """Every test starts and ends uninstrumented, with an empty context."""
-    propagator = propagate.get_global_textmap()
+    """Every test starts with an empty context and ends uninstrumented, propagator reset."""
     token = context.attach(context.Context())
     yield
     context.detach(token)
     lanectx.uninstrument()
-    propagate.set_global_textmap(propagator)
+    propagate.set_global_textmap(_PRISTINE_PROPAGATOR)
     set_active_config(None)
 
 
