@@ -90,6 +90,7 @@ commands:
   render SPEC                       every object of a lanes spec
   render lane LANE --service --image  one lane's objects plus its services' routes
   render routes SERVICE             a service's shared routing objects (after a lane goes)
+  render colouring RULES            the ingress gateway's colouring filter (EnvoyFilter)
   mesh SPEC --endpoint ...          a local Envoy config routing like the mesh
 """
 
@@ -176,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(_USAGE)
         return 0 if words else 2
     command = words[0]
+    if command == "render" and len(words) > 1 and words[1] == "colouring":
+        from lanectx.colouring._cli import main as colouring
+
+        return colouring(words[2:])
     if command == "render" and len(words) > 1 and words[1] in ("lane", "routes"):
         command = f"render {words[1]}"
     parsers = _parsers()

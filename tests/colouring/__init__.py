@@ -1,0 +1,1 @@
+"""Tests of edge colouring: rules, matchers, middleware, gateway filter."""
