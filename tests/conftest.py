@@ -12,7 +12,6 @@ from lanectx._config import set_active_config
 
 from .servers import CaptureServer
 
-
 _PRISTINE_PROPAGATOR = propagate.get_global_textmap()
 
 
