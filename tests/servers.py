@@ -30,9 +30,7 @@ def run_uvicorn(app: Any) -> Iterator[str]:
     sock = _listening_socket()
     config = uvicorn.Config(app, log_level="warning", lifespan="auto", backlog=512)
     server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True
-    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
