@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -15,6 +16,7 @@ import pytest
 
 import lanectx
 import lanectx.grpc
+from lanectx import asgi
 from lanectx._baggage import member_values
 from lanectx.grpc import (
     AsyncLaneServerInterceptor,
@@ -36,7 +38,7 @@ from .protos.probe import (
     sync_server,
     values,
 )
-from .servers import CaptureServer
+from .servers import CaptureServer, run_uvicorn
 
 KINDS = ("sync", "aio")
 
@@ -252,6 +254,63 @@ async def _interleave_aio(target: str, held: Any, other: Any) -> tuple[list[Any]
         while (reply := await stream.read()) is not grpc.aio.EOF:
             replies.append(reply)
         return replies, between
+
+
+def grpc_caller(targets: dict[str, str], capture_url: str) -> Any:
+    """An ASGI app whose one endpoint makes the RPC named in its query; no lane code in it."""
+
+    def sync_rpc(target: str, shape: str, ask: Any) -> list[Any]:
+        channel = grpc.intercept_channel(
+            grpc.insecure_channel(target), LaneClientInterceptor(target)
+        )
+        with channel:
+            return call(services.ProbeStub(channel), shape, ask)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        query = dict(pair.split("=") for pair in scope["query_string"].decode().split("&"))
+        kind, shape = query["kind"], query["shape"]
+        target = targets[kind]
+        ask = protos.Ask(downstream=capture_url, replies=2)
+        if kind == "sync":
+            replies = await asyncio.to_thread(sync_rpc, target, shape, ask)
+        else:
+            ours = async_client_interceptors(target)
+            async with grpc.aio.insecure_channel(target, interceptors=ours) as channel:
+                replies = await acall(services.ProbeStub(channel), shape, ask)
+        found = [
+            {"lane": r.lane, "sent": values(r.metadata, "x-lane-id"), "down": downstream(r)}
+            for r in replies
+        ]
+        body = json.dumps({"lane": lanectx.current_lane(), "replies": found}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    return asgi.LaneMiddleware(app)
+
+
+@pytest.fixture(scope="module")
+def http_front(capture_url: str) -> Iterator[str]:
+    """An HTTP service (uvicorn) in front of a sync and an aio Probe server; its URL."""
+    with ExitStack() as stack:
+        targets = {kind: start_probe(stack, kind, wired=True).target for kind in KINDS}
+        yield stack.enter_context(run_uvicorn(grpc_caller(targets, capture_url)))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_http_to_grpc_to_http(http_front: str, kind: str, shape: str) -> None:
+    """An HTTP request's lane reaches a gRPC handler of each shape and its downstream call."""
+    response = httpx.get(
+        f"{http_front}/?kind={kind}&shape={shape}", headers={"x-pr-id": "42"}, timeout=10
+    )
+    result = response.json()
+    assert result["lane"] == "pr-42"
+    assert result["replies"]
+    for reply in result["replies"]:
+        assert (reply["lane"], reply["sent"]) == ("pr-42", ["pr-42"])
+        assert reply["down"]["x-lane-id"] == "pr-42"
+        assert lane_members(reply["down"]) == ["pr-42"]
 
 
 def test_public_names_match_all() -> None:

@@ -32,7 +32,8 @@ Metadata = Sequence[tuple[str, str | bytes]]
 
 
 def _headers(pairs: Iterable[tuple[str, Any]]) -> list[Any]:
-    return [protos.Header(name=k, value=v) for k, v in pairs if isinstance(v, str)]
+    """Headers as sent; binary values as hex."""
+    return [protos.Header(name=k, value=v if isinstance(v, str) else v.hex()) for k, v in pairs]
 
 
 def _seen(ask: Any, context: Any, lane: str | None, downstream: list[Any]) -> Any:
@@ -141,8 +142,15 @@ def sync_server(servicer: Any, interceptors: Sequence[Any] = (), workers: int = 
 
 
 @contextmanager
-def aio_server(make_servicer: Callable[[], Any], interceptors: Sequence[Any] = ()) -> Iterator[str]:
-    """Serve a servicer with `grpc.aio.server` on its own loop thread; yield the target."""
+def aio_server(
+    make_servicer: Callable[[], Any],
+    interceptors: Sequence[Any] = (),
+    pool: ThreadPoolExecutor | None = None,
+) -> Iterator[str]:
+    """Serve a servicer with `grpc.aio.server` on its own loop thread; yield the target.
+
+    Plain (non-async) handlers run on *pool*, the server's migration thread pool.
+    """
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     state: dict[str, Any] = {}
@@ -150,7 +158,7 @@ def aio_server(make_servicer: Callable[[], Any], interceptors: Sequence[Any] = (
     async def serve() -> None:
         stop = state["stop"] = asyncio.Event()
         servicer = make_servicer()
-        server = grpc.aio.server(interceptors=list(interceptors) or None)
+        server = grpc.aio.server(pool, interceptors=list(interceptors) or None)
         try:
             services.add_ProbeServicer_to_server(servicer, server)
             state["port"] = server.add_insecure_port("127.0.0.1:0")
@@ -160,7 +168,10 @@ def aio_server(make_servicer: Callable[[], Any], interceptors: Sequence[Any] = (
         finally:
             ready.set()
             await server.stop(None)
-            await servicer.http.aclose()
+            if isinstance(servicer.http, httpx.AsyncClient):
+                await servicer.http.aclose()
+            else:
+                servicer.http.close()
 
     thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
     thread.start()
