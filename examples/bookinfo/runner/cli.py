@@ -55,7 +55,6 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run stable versions, lane versions and Envoy")
     up.add_argument("--port", type=int, default=8080, help="ingress port (0: any free port)")
     up.add_argument("--lane", type=_lane, action="append", default=[], metavar="NAME=SVC,...")
-    up.add_argument("--otlp", action="store_true", help="receive and count OTLP spans")
     up.add_argument("--state", type=Path, help="write pids, ports and logs as JSON here")
     up.add_argument("--run-dir", type=Path, help="logs directory (default: a new temp dir)")
     demo = commands.add_parser("demo", help="start default lanes, check every case, stop")
@@ -65,34 +64,31 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from runner.otlp import OtlpReceiver
-
     lanes: dict[str, list[str]] = {}
     for name, services in args.lane:
         lanes.setdefault(name, []).extend(services)
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="bookinfo-"))
     port = args.port or free_port()
-    with OtlpReceiver() as receiver:
-        stack = Stack(lanes, port, run_dir, receiver.endpoint if args.otlp else None)
-        try:
-            stack.start()
-            if args.state:
-                stack.write_state(args.state)
-            print(f"ready: {stack.url}", flush=True)
-            reported: set[str] = set()
-            while True:
-                for version in stack.crashed():
-                    if version.name not in reported and version.child is not None:
-                        reported.add(version.name)
-                        print(
-                            f"exited: {version.name} (status {version.child.exit_code()}); "
-                            f"log: {version.child.log_path}",
-                            file=sys.stderr,
-                            flush=True,
-                        )
-                time.sleep(0.2)
-        finally:
-            stack.stop()
+    stack = Stack(lanes, port, run_dir)
+    try:
+        stack.start()
+        if args.state:
+            stack.write_state(args.state)
+        print(f"ready: {stack.url}", flush=True)
+        reported: set[str] = set()
+        while True:
+            for version in stack.crashed():
+                if version.name not in reported and version.child is not None:
+                    reported.add(version.name)
+                    print(
+                        f"exited: {version.name} (status {version.child.exit_code()}); "
+                        f"log: {version.child.log_path}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            time.sleep(0.2)
+    finally:
+        stack.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
