@@ -18,6 +18,7 @@ import grpc.aio
 from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
+from ._context import current_lane
 from ._grpc_server import ALWAYS_ON, InContext, attached
 from ._outbound import prepare_request
 
@@ -118,15 +119,25 @@ class _Base:
         self.config = config
         self._hosts = target_hosts(target)
         self._switch: Any = ALWAYS_ON
+        self._checked: tuple[LaneConfig, str | None, bool] | None = None
+
+    def _check(self, config: LaneConfig) -> tuple[str | None, bool]:
+        """Return (the host to check, whether lanes may go there); a target is checked once."""
+        checked = self._checked
+        if checked is None or checked[0] is not config:
+            refused = [h for h in self._hosts if not config.host_allowed(h)]
+            host = refused[0] if refused else next(iter(self._hosts), None)
+            checked = self._checked = (config, host, config.host_allowed(host))
+        return checked[1], checked[2]
 
     def _prepare(self, metadata: Iterable[Pair] | None) -> tuple[list[Pair] | None, Context | None]:
         """Return (new metadata or None if unchanged, context to call in or None)."""
         config = self.config or active_config()
-        if not self._switch.on:
+        if not (self._switch.on and config.enabled):
             return None, None
-        host = next((h for h in self._hosts if not config.host_allowed(h)), None)
-        if host is None and self._hosts:
-            host = self._hosts[0]
+        host, allowed = self._check(config)
+        if allowed and current_lane(None, config) is None:
+            return None, None  # nothing to add, nothing to strip
         headers = _MetadataHeaders(metadata)
         ctx = prepare_request(config, host, headers)
         return (headers.pairs if headers.changed else None), ctx

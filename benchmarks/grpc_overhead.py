@@ -1,0 +1,198 @@
+"""Per-RPC cost of lanectx's gRPC interceptors against plain gRPC, sync and aio, in one run.
+
+    python benchmarks/grpc_overhead.py [--quick]
+
+Real servers and channels on 127.0.0.1 (port 0), unary-unary RPCs with a few bytes
+each way. Each stack runs a plain server + channel and a lanectx one (server and
+client interceptors) side by side, and one with do-nothing interceptors, which
+shows what gRPC's interceptor machinery itself costs. Rounds of every case are
+interleaved (in a rotating order); ratios are of the medians of the per-round means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import Any
+
+import grpc
+import grpc.aio
+
+import lanectx
+from lanectx.grpc import (
+    AsyncLaneServerInterceptor,
+    LaneClientInterceptor,
+    LaneServerInterceptor,
+    async_client_interceptors,
+)
+
+METHOD = "/bench.Echo/Echo"
+REQUEST = b"x" * 32
+METADATA = (("user-agent-extra", "bench"), ("x-request-id", "0" * 32))
+
+
+def _echo(request: bytes, context: Any) -> bytes:
+    lanectx.current_lane()  # what a handler that logs its lane does
+    return request
+
+
+async def _async_echo(request: bytes, context: Any) -> bytes:
+    return _echo(request, context)
+
+
+def _handler(behavior: Callable[..., Any]) -> grpc.GenericRpcHandler:
+    method = grpc.unary_unary_rpc_method_handler(behavior)
+    return grpc.method_handlers_generic_handler("bench.Echo", {"Echo": method})
+
+
+class _NoopServer(grpc.ServerInterceptor):  # type: ignore[misc]
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        return continuation(details)
+
+
+class _AsyncNoopServer(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        return await continuation(details)
+
+
+class _NoopClient(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(details, request)
+
+
+class _AsyncNoopClient(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(details, request)
+
+
+# case name -> (server + channel kind, lane current in the client?)
+CASES = {
+    "plain gRPC": ("plain", False),
+    "no-op interceptors": ("noop", False),
+    "lanectx, no lane": ("lanectx", False),
+    "lanectx, lane": ("lanectx", True),
+}
+KINDS = ("plain", "noop", "lanectx")
+
+
+def _rounds(run: Callable[[str, int], float], rounds: int, n: int) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {name: [] for name in CASES}
+    for name in CASES:
+        run(name, max(n // 10, 10))  # warm up
+    names = list(CASES)
+    for number in range(rounds):
+        for name in names[number % len(names) :] + names[: number % len(names)]:
+            samples[name].append(run(name, n))
+    return samples
+
+
+def measure_sync(rounds: int, n: int) -> dict[str, list[float]]:
+    """Per-RPC µs of each case over a sync server (4 pool threads) and channel."""
+    with ExitStack() as stack:
+        calls: dict[str, Any] = {}
+        for kind in KINDS:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=4))
+            interceptors = {"plain": None, "noop": [_NoopServer()]}.get(
+                kind, [LaneServerInterceptor()]
+            )
+            server = grpc.server(pool, handlers=[_handler(_echo)], interceptors=interceptors)
+            port = server.add_insecure_port("127.0.0.1:0")
+            server.start()
+            stack.callback(server.stop, None)
+            target = f"127.0.0.1:{port}"
+            channel = stack.enter_context(grpc.insecure_channel(target))
+            if kind == "noop":
+                channel = grpc.intercept_channel(channel, _NoopClient())
+            elif kind == "lanectx":
+                channel = grpc.intercept_channel(channel, LaneClientInterceptor(target))
+            calls[kind] = channel.unary_unary(METHOD)
+
+        def run(name: str, count: int) -> float:
+            kind, with_lane = CASES[name]
+            rpc = calls[kind]
+            with lanectx.use_lane("pr-123" if with_lane else None):
+                start = time.perf_counter()
+                for _ in range(count):
+                    rpc(REQUEST, metadata=METADATA, timeout=10)
+                return (time.perf_counter() - start) / count * 1e6
+
+        return _rounds(run, rounds, n)
+
+
+async def _measure_aio(rounds: int, n: int) -> dict[str, list[float]]:
+    calls: dict[str, Any] = {}
+    servers = []
+    channels = []
+    for kind in KINDS:
+        interceptors = {"plain": None, "noop": [_AsyncNoopServer()]}.get(
+            kind, [AsyncLaneServerInterceptor()]
+        )
+        server = grpc.aio.server(handlers=[_handler(_async_echo)], interceptors=interceptors)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        servers.append(server)
+        target = f"127.0.0.1:{port}"
+        clients = {"plain": None, "noop": [_AsyncNoopClient()]}.get(
+            kind, async_client_interceptors(target)
+        )
+        channel = grpc.aio.insecure_channel(target, interceptors=clients)
+        channels.append(channel)
+        calls[kind] = channel.unary_unary(METHOD)
+
+    async def run_async(name: str, count: int) -> float:
+        kind, with_lane = CASES[name]
+        rpc = calls[kind]
+        with lanectx.use_lane("pr-123" if with_lane else None):
+            start = time.perf_counter()
+            for _ in range(count):
+                await rpc(REQUEST, metadata=METADATA, timeout=10)
+            return (time.perf_counter() - start) / count * 1e6
+
+    samples: dict[str, list[float]] = {name: [] for name in CASES}
+    try:
+        for name in CASES:
+            await run_async(name, max(n // 10, 10))
+        names = list(CASES)
+        for number in range(rounds):
+            for name in names[number % len(names) :] + names[: number % len(names)]:
+                samples[name].append(await run_async(name, n))
+    finally:
+        for channel in channels:
+            await channel.close()
+        for server in servers:
+            await server.stop(None)
+    return samples
+
+
+def measure_aio(rounds: int, n: int) -> dict[str, list[float]]:
+    """Per-RPC µs of each case over a grpc.aio server and channel on one event loop."""
+    run: Callable[[], Awaitable[dict[str, list[float]]]] = lambda: _measure_aio(rounds, n)  # noqa: E731
+    return asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few rounds only")
+    args = parser.parse_args(argv)
+    rounds, n = (3, 200) if args.quick else (15, 2000)
+    results = {"sync": measure_sync(rounds, n), "aio": measure_aio(rounds, n)}
+    print(f"gRPC unary RPCs on 127.0.0.1: {rounds} rounds x {n} RPCs per case, medians")
+    print()
+    print("| stack | case | µs/RPC | spread (max-min) | ratio vs plain |")
+    print("|---|---|---:|---:|---:|")
+    for stack, samples in results.items():
+        plain = statistics.median(samples["plain gRPC"])
+        for name, values in samples.items():
+            median = statistics.median(values)
+            spread = max(values) - min(values)
+            print(f"| {stack} | {name} | {median:.1f} | {spread:.1f} | {median / plain:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
