@@ -262,3 +262,27 @@ def test_other_baggage_in_context_is_not_sent_by_lanectx() -> None:
         finally:
             context.detach(token)
     assert header_values(seen.metadata, "baggage") == ["lane=pr-7"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("authority", "lane"), [("api.example.com", ""), ("reviews", "pr-7")])
+def test_instrument_checks_default_authority(kind: str, authority: str, lane: str) -> None:
+    """A channel's ``grpc.default_authority`` option, not its dialled address, is checked."""
+    lanectx.instrument()
+    options = [("grpc.default_authority", authority)]
+    with ExitStack() as stack:
+        if kind == "sync":
+            servicer = SyncProbe(stack.enter_context(httpx.Client()))
+            target = stack.enter_context(run_sync_server(servicer))
+            with grpc.insecure_channel(target, options) as channel, lanectx.use_lane("pr-7"):
+                seen = services.ProbeStub(channel).Unary(protos.Ask(), timeout=10)
+        else:
+            target = stack.enter_context(aio_server(lambda: AsyncProbe(httpx.AsyncClient())))
+
+            async def run() -> Any:
+                async with grpc.aio.insecure_channel(target, options=options) as channel:
+                    with lanectx.use_lane("pr-7"):
+                        return await services.ProbeStub(channel).Unary(protos.Ask(), timeout=10)
+
+            seen = asyncio.run(run())
+    assert seen.lane == lane

@@ -68,7 +68,12 @@ def _with_interceptors(
     return args, {**kwargs, "interceptors": interceptors}
 
 
-def _target(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+def _target(args: tuple[Any, ...], kwargs: dict[str, Any], options_index: int) -> str:
+    """The channel's destination: its ``grpc.default_authority`` option, else its target."""
+    options = args[options_index] if len(args) > options_index else kwargs.get("options")
+    for name, value in options or ():
+        if name == "grpc.default_authority":
+            return str(value)
     return str(args[0] if args else kwargs.get("target", ""))
 
 
@@ -90,30 +95,36 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
         return make
 
-    def sync_channel(original: Any, switch: Any) -> Any:
-        @functools.wraps(original)
-        def create(*args: Any, **kwargs: Any) -> Any:
-            channel = original(*args, **kwargs)
-            if not switch.on:
-                return channel
-            ours = LaneClientInterceptor(_target(args, kwargs), config)
-            ours._switch = switch
-            return grpc.intercept_channel(channel, ours)
+    def sync_channel(options_index: int) -> Any:
+        def make(original: Any, switch: Any) -> Any:
+            @functools.wraps(original)
+            def create(*args: Any, **kwargs: Any) -> Any:
+                channel = original(*args, **kwargs)
+                if not switch.on:
+                    return channel
+                ours = LaneClientInterceptor(_target(args, kwargs, options_index), config)
+                ours._switch = switch
+                return grpc.intercept_channel(channel, ours)
 
-        return create
+            return create
 
-    def aio_client(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-        return async_client_interceptors(_target(args, kwargs), config)
+        return make
+
+    def aio_client(options_index: int) -> Callable[..., list[Any]]:
+        def make_ours(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+            return async_client_interceptors(_target(args, kwargs, options_index), config)
+
+        return make_ours
 
     undo = [
         patch(grpc, "server", adding(2, lambda *_: [LaneServerInterceptor(config)], False)),
         patch(
             grpc.aio, "server", adding(2, lambda *_: [AsyncLaneServerInterceptor(config)], False)
         ),
-        patch(grpc, "insecure_channel", sync_channel),
-        patch(grpc, "secure_channel", sync_channel),
-        patch(grpc.aio, "insecure_channel", adding(3, aio_client, True)),
-        patch(grpc.aio, "secure_channel", adding(4, aio_client, True)),
+        patch(grpc, "insecure_channel", sync_channel(1)),
+        patch(grpc, "secure_channel", sync_channel(2)),
+        patch(grpc.aio, "insecure_channel", adding(3, aio_client(1), True)),
+        patch(grpc.aio, "secure_channel", adding(4, aio_client(2), True)),
     ]
 
     def undo_all() -> None:
