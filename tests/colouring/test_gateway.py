@@ -247,3 +247,18 @@ def test_cli_errors_are_one_line_with_status_2(
     assert err.count("\n") == 1
     assert err.startswith("lanectx render colouring: error: ")
     assert message in err
+
+
+def test_rendered_filter_passes_the_strict_validator(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The EnvoyFilter rendered from the example rules passes validate-manifests (strict)."""
+    from ..routing.test_k8s import _validate
+
+    validator = ROOT.parent / "shared" / "tools" / "validate-manifests"
+    if not validator.exists():
+        pytest.skip("../shared/tools/validate-manifests is not available")
+    assert main(["render", "colouring", str(ROOT / "examples/colouring/colouring.yaml")]) == 0
+    rendered = tmp_path / "colouring.yaml"
+    rendered.write_text(capsys.readouterr().out)
+    assert "OK EnvoyFilter/" in _validate(validator, rendered)
