@@ -6,7 +6,9 @@ Real servers and channels on 127.0.0.1 (port 0), unary-unary RPCs with a few byt
 each way. Each stack runs a plain server + channel and a lanectx one (server and
 client interceptors) side by side, and one with do-nothing interceptors, which
 shows what gRPC's interceptor machinery itself costs. Rounds of every case are
-interleaved (in a rotating order); ratios are of the medians of the per-round means.
+interleaved (in a rotating order); ratios are of the medians of the per-round means,
+for wall time and for the process's CPU time (client and server both run here, so
+CPU time counts all the work and is less disturbed by other load on the machine).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
@@ -34,6 +36,14 @@ from lanectx.grpc import (
 METHOD = "/bench.Echo/Echo"
 REQUEST = b"x" * 32
 METADATA = (("user-agent-extra", "bench"), ("x-request-id", "0" * 32))
+Sample = tuple[float, float]  # (wall µs, process CPU µs) per RPC
+
+
+def _per_rpc(wall: float, cpu: float, count: int) -> Sample:
+    return (
+        (time.perf_counter() - wall) / count * 1e6,
+        (time.process_time() - cpu) / count * 1e6,
+    )
 
 
 def _echo(request: bytes, context: Any) -> bytes:
@@ -80,8 +90,8 @@ CASES = {
 KINDS = ("plain", "noop", "lanectx")
 
 
-def _rounds(run: Callable[[str, int], float], rounds: int, n: int) -> dict[str, list[float]]:
-    samples: dict[str, list[float]] = {name: [] for name in CASES}
+def _rounds(run: Callable[[str, int], Sample], rounds: int, n: int) -> dict[str, list[Sample]]:
+    samples: dict[str, list[Sample]] = {name: [] for name in CASES}
     for name in CASES:
         run(name, max(n // 10, 10))  # warm up
     names = list(CASES)
@@ -91,7 +101,7 @@ def _rounds(run: Callable[[str, int], float], rounds: int, n: int) -> dict[str, 
     return samples
 
 
-def measure_sync(rounds: int, n: int) -> dict[str, list[float]]:
+def measure_sync(rounds: int, n: int) -> dict[str, list[Sample]]:
     """Per-RPC µs of each case over a sync server (4 pool threads) and channel."""
     with ExitStack() as stack:
         calls: dict[str, Any] = {}
@@ -112,19 +122,19 @@ def measure_sync(rounds: int, n: int) -> dict[str, list[float]]:
                 channel = grpc.intercept_channel(channel, LaneClientInterceptor(target))
             calls[kind] = channel.unary_unary(METHOD)
 
-        def run(name: str, count: int) -> float:
+        def run(name: str, count: int) -> Sample:
             kind, with_lane = CASES[name]
             rpc = calls[kind]
             with lanectx.use_lane("pr-123" if with_lane else None):
-                start = time.perf_counter()
+                wall, cpu = time.perf_counter(), time.process_time()
                 for _ in range(count):
                     rpc(REQUEST, metadata=METADATA, timeout=10)
-                return (time.perf_counter() - start) / count * 1e6
+                return _per_rpc(wall, cpu, count)
 
         return _rounds(run, rounds, n)
 
 
-async def _measure_aio(rounds: int, n: int) -> dict[str, list[float]]:
+async def _measure_aio(rounds: int, n: int) -> dict[str, list[Sample]]:
     calls: dict[str, Any] = {}
     servers = []
     channels = []
@@ -144,16 +154,16 @@ async def _measure_aio(rounds: int, n: int) -> dict[str, list[float]]:
         channels.append(channel)
         calls[kind] = channel.unary_unary(METHOD)
 
-    async def run_async(name: str, count: int) -> float:
+    async def run_async(name: str, count: int) -> Sample:
         kind, with_lane = CASES[name]
         rpc = calls[kind]
         with lanectx.use_lane("pr-123" if with_lane else None):
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             for _ in range(count):
                 await rpc(REQUEST, metadata=METADATA, timeout=10)
-            return (time.perf_counter() - start) / count * 1e6
+            return _per_rpc(wall, cpu, count)
 
-    samples: dict[str, list[float]] = {name: [] for name in CASES}
+    samples: dict[str, list[Sample]] = {name: [] for name in CASES}
     try:
         for name in CASES:
             await run_async(name, max(n // 10, 10))
@@ -169,10 +179,13 @@ async def _measure_aio(rounds: int, n: int) -> dict[str, list[float]]:
     return samples
 
 
-def measure_aio(rounds: int, n: int) -> dict[str, list[float]]:
+def measure_aio(rounds: int, n: int) -> dict[str, list[Sample]]:
     """Per-RPC µs of each case over a grpc.aio server and channel on one event loop."""
-    run: Callable[[], Awaitable[dict[str, list[float]]]] = lambda: _measure_aio(rounds, n)  # noqa: E731
-    return asyncio.run(run())
+    return asyncio.run(_measure_aio(rounds, n))
+
+
+def _medians(values: list[Sample]) -> Sample:
+    return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,16 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds, n = (3, 200) if args.quick else (15, 2000)
     results = {"sync": measure_sync(rounds, n), "aio": measure_aio(rounds, n)}
-    print(f"gRPC unary RPCs on 127.0.0.1: {rounds} rounds x {n} RPCs per case, medians")
+    print(f"gRPC unary RPCs on 127.0.0.1: {rounds} rounds x {n} RPCs per case, medians.")
+    print("Wall: time per RPC. CPU: process CPU time (client and server) per RPC.")
     print()
-    print("| stack | case | µs/RPC | spread (max-min) | ratio vs plain |")
-    print("|---|---|---:|---:|---:|")
+    print("| stack | case | wall µs/RPC | wall ratio | CPU µs/RPC | CPU ratio |")
+    print("|---|---|---:|---:|---:|---:|")
     for stack, samples in results.items():
-        plain = statistics.median(samples["plain gRPC"])
+        plain_wall, plain_cpu = _medians(samples["plain gRPC"])
         for name, values in samples.items():
-            median = statistics.median(values)
-            spread = max(values) - min(values)
-            print(f"| {stack} | {name} | {median:.1f} | {spread:.1f} | {median / plain:.3f} |")
+            wall, cpu = _medians(values)
+            print(
+                f"| {stack} | {name} | {wall:.1f} | {wall / plain_wall:.3f} "
+                f"| {cpu:.1f} | {cpu / plain_cpu:.3f} |"
+            )
     return 0
 
 
