@@ -43,6 +43,9 @@ PR_7 = {**STABLE, "ratings": "pr-7"}
         pytest.param(
             (("x-lane-id", "Bad Lane"), ("x-pr-id", "7")), "pr-7", PR_7, id="invalid-then-valid"
         ),
+        pytest.param((("agent", "pc"),), "pr-31", PR_31, id="coloured-by-rule"),
+        pytest.param((("agent", "pc"), ("x-pr-id", "7")), "pr-7", PR_7, id="explicit-beats-rule"),
+        pytest.param((("agent", "mobile"),), None, STABLE, id="no-rule-matches"),
     ],
 )
 def test_served_by(

@@ -7,6 +7,7 @@ Downstream services: ``DETAILS_URL`` (default ``http://details:9080``) and
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import uvicorn
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -14,6 +15,7 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from service_base import start_service
 
+from lanectx.colouring import ColouringMiddleware
 from productpage.app import make_app
 
 
@@ -27,6 +29,8 @@ def main() -> None:
         details_url=os.environ.get("DETAILS_URL", "http://details:9080"),
         reviews_url=os.environ.get("REVIEWS_URL", "http://reviews:9080"),
     )
+    # The edge colours requests that arrive without a lane (rules in colouring.yaml).
+    app = ColouringMiddleware(app, Path(__file__).with_name("colouring.yaml"), edge=True)
     uvicorn.run(
         OpenTelemetryMiddleware(app, exclude_spans=["receive", "send"]),
         host=os.environ.get("HOST", "0.0.0.0"),

@@ -79,6 +79,9 @@ def cases(lanes: Mapping[str, Sequence[str]]) -> list[Case]:
         Case("invalid lane 'PR_31!'", (("x-lane-id", "PR_31!"),), None, stable),
         Case("lane only in a property", (("baggage", "a=1;lane=pr-31"),), None, stable),
     ]
+    if "pr-31" in lanes:  # productpage/colouring.yaml: `agent: pc` → pr-31
+        want = expected_versions(lanes, "pr-31")
+        result.append(Case("coloured by rule (agent: pc)", (("agent", "pc"),), "pr-31", want))
     return result
 
 
