@@ -314,7 +314,14 @@ def test_http_to_grpc_to_http(http_front: str, kind: str, shape: str) -> None:
 
 
 def test_public_names_match_all() -> None:
-    """`lanectx.grpc` exports exactly the names in its ``__all__``."""
-    public = {n for n in vars(lanectx.grpc) if not n.startswith("_")}
-    modules = {"annotations", "functools", "grpc", "Any", "Callable", "LaneConfig", "patch"}
-    assert public - modules == set(lanectx.grpc.__all__)
+    """`lanectx.grpc` exports exactly its gRPC names, each with a one-line summary."""
+    ours = {
+        name
+        for name, value in vars(lanectx.grpc).items()
+        if not name.startswith("_")
+        and getattr(value, "__module__", "") in ("lanectx._grpc_client", "lanectx._grpc_server")
+    }
+    assert ours == set(lanectx.grpc.__all__)
+    for name in lanectx.grpc.__all__:
+        summary = (getattr(lanectx.grpc, name).__doc__ or "").split("\n")[0]
+        assert summary.endswith("."), name
