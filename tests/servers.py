@@ -47,14 +47,28 @@ def run_uvicorn(app: Any) -> Iterator[str]:
 
 @contextmanager
 def run_wsgi(app: Callable[..., Any], threads: int = 8) -> Iterator[str]:
-    """Serve a WSGI *app* with waitress (a thread pool) in a thread; yield its base URL."""
+    """Serve a WSGI *app* with waitress (a thread pool) in a thread; yield its base URL.
+
+    The loop runs and is closed in its own thread (closing waitress from another
+    thread while it polls raises EBADF there).
+    """
     server = create_server(app, host="127.0.0.1", port=0, threads=threads, backlog=512)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def serve() -> None:
+        try:
+            while not stop.is_set():
+                server.asyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+        finally:
+            server.task_dispatcher.shutdown()
+            server.asyncore.close_all(server._map)
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
+        stop.set()
         thread.join(10)
 
 

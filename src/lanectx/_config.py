@@ -13,10 +13,11 @@ import ipaddress
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ._trust import Networks, caller_trusted, parse_callers
 from .exceptions import ConfigurationError
 
 __all__ = ["DEFAULT_ALLOWED_HOSTS", "LaneConfig", "active_config", "set_active_config"]
@@ -54,6 +55,12 @@ class LaneConfig:
     lane is sent as *outbound_header* (None: not sent) and as the baggage member.
     Host patterns: an exact name or address, ``*.suffix``, ``*`` (any host),
     ``<short>`` (a name without a dot) and ``<loopback>`` (127.0.0.0/8, ::1).
+
+    Trust (for edge services): a lane is honoured only from *trusted_callers*
+    (``*``, addresses, networks, ``<loopback>``) and, with a *trust_header*, only
+    on requests that carry it (equal to *trust_value* when set); other requests
+    are served without a lane. Caller addresses are checked by the server
+    middleware and gRPC interceptors; the propagator can check only the header.
     """
 
     enabled: bool = True
@@ -64,6 +71,11 @@ class LaneConfig:
     outbound_header: str | None = "x-lane-id"
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     span_attribute: str = "lane.id"
+    trusted_callers: tuple[str, ...] = ("*",)
+    trust_header: str | None = None
+    trust_value: str | None = field(default=None, repr=False)
+    trust_all: bool = field(init=False, repr=False, compare=False)
+    trusted_networks: Networks | None = field(init=False, repr=False, compare=False)
     inbound_keys: frozenset[str | bytes] = field(init=False, repr=False, compare=False)
     first_header: str | None = field(init=False, repr=False, compare=False)
 
@@ -87,6 +99,15 @@ class LaneConfig:
             raise ConfigurationError("span_attribute must be a non-empty string")
         if "baggage" in self.lane_headers or "baggage" in self.pr_headers:
             raise ConfigurationError("'baggage' is read through baggage_key, not as a header")
+        networks = parse_callers(self.trusted_callers)
+        put(self, "trusted_callers", tuple(str(c).strip() for c in self.trusted_callers))
+        put(self, "trusted_networks", networks)
+        if self.trust_header is not None:
+            (trust,) = _names([self.trust_header], "trust_header", _TOKEN)
+            put(self, "trust_header", trust or None)
+        if self.trust_value is not None and not isinstance(self.trust_value, str):
+            raise ConfigurationError("trust_value must be a string")
+        put(self, "trust_all", networks is None and self.trust_header is None)
         names = (*self.lane_headers, *self.pr_headers, "baggage")
         put(self, "first_header", self.lane_headers[0] if self.lane_headers else None)
         put(self, "inbound_keys", frozenset((*names, *(n.encode("latin-1") for n in names))))
@@ -95,6 +116,17 @@ class LaneConfig:
         """Return True when outbound calls to *host* may carry the lane."""
         return bool(host) and _host_allowed(self.allowed_hosts, host.lower())  # type: ignore[union-attr]
 
+    def caller_trusted(self, peer: str | None, sent: Sequence[str] | None) -> bool:
+        """Return True when a caller at *peer*, sending *sent* as the trust header, may set a lane.
+
+        *peer* is the caller's address (None when unknown, e.g. in a propagator,
+        which then checks only the header).
+        """
+        if self.trust_all:
+            return True
+        networks = self.trusted_networks if peer is not None else None
+        return caller_trusted(networks, self.trust_header, self.trust_value, peer, sent)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LaneConfig:
         """Build a config from ``LANECTX_*`` variables; unset ones keep their default.
@@ -102,7 +134,9 @@ class LaneConfig:
         ``LANECTX_ENABLED`` (true/false), ``LANECTX_LANE_HEADERS``,
         ``LANECTX_PR_HEADERS``, ``LANECTX_ALLOWED_HOSTS`` (comma-separated, empty
         for none), ``LANECTX_PR_PREFIX``, ``LANECTX_BAGGAGE_KEY``,
-        ``LANECTX_OUTBOUND_HEADER`` (empty: do not send the header).
+        ``LANECTX_OUTBOUND_HEADER`` (empty: do not send the header),
+        ``LANECTX_TRUSTED_CALLERS`` (comma-separated), ``LANECTX_TRUST_HEADER``,
+        ``LANECTX_TRUST_VALUE``.
         """
         env = os.environ if environ is None else environ
         kwargs: dict[str, object] = {}
@@ -112,14 +146,15 @@ class LaneConfig:
             if flag not in _TRUE | _FALSE:
                 raise ConfigurationError(f"LANECTX_ENABLED={enabled!r}: expected true or false")
             kwargs["enabled"] = flag in _TRUE
-        for name in ("lane_headers", "pr_headers", "allowed_hosts"):
+        for name in ("lane_headers", "pr_headers", "allowed_hosts", "trusted_callers"):
             raw = env.get(f"LANECTX_{name.upper()}")
             if raw is not None:
                 kwargs[name] = tuple(item.strip() for item in raw.split(",") if item.strip())
-        for name in ("pr_prefix", "baggage_key", "outbound_header"):
+        for name in ("pr_prefix", "baggage_key", "outbound_header", "trust_header", "trust_value"):
             raw = env.get(f"LANECTX_{name.upper()}")
             if raw is not None:
-                kwargs[name] = raw.strip() or (None if name == "outbound_header" else "")
+                empty = "" if name in ("pr_prefix", "baggage_key") else None
+                kwargs[name] = raw.strip() or empty
         try:
             return cls(**kwargs)  # type: ignore[arg-type]
         except ConfigurationError as err:

@@ -25,13 +25,18 @@ def current_lane(ctx: Context | None = None, config: LaneConfig | None = None) -
     return value if is_valid_lane(value) else None  # type: ignore[return-value]
 
 
-def context_with_lane(ctx: Context, config: LaneConfig, lane: str | None) -> Context:
+def context_with_lane(
+    ctx: Context, config: LaneConfig, lane: str | None, trusted: bool = True
+) -> Context:
     """Return *ctx* with its lane set to *lane*; None keeps a valid lane, drops an invalid one.
 
-    Returns *ctx* itself when nothing changes, so callers can skip ``attach``.
+    With *trusted* False any lane is dropped. Returns *ctx* itself when nothing
+    changes, so callers can skip ``attach``.
     """
     key = config.baggage_key
     old = baggage.get_baggage(key, ctx)
+    if not trusted:
+        return ctx if old is None else baggage.remove_baggage(key, ctx)
     if lane is not None:
         return ctx if old == lane else baggage.set_baggage(key, lane, ctx)
     if old is None or is_valid_lane(old):

@@ -11,15 +11,19 @@ from ._lane import is_valid_lane
 __all__ = ["request_context"]
 
 
-def request_context(config: LaneConfig, lane: str | None) -> Context | None:
+def request_context(config: LaneConfig, lane: str | None, trusted: bool = True) -> Context | None:
     """Return the context to run the request in, or None to keep the current one.
 
     With a lane, the lane is set (and also put on an OTel server span that is
     already current, so it is right when our middleware sits inside OTel's).
-    Without one, an invalid lane left in the current baggage is removed.
+    Without one, an invalid lane left in the current baggage is removed; for an
+    untrusted caller any lane (also one OTel's propagator already extracted) is.
     """
     current = get_current()
     key = config.baggage_key
+    if not trusted:
+        present = baggage.get_baggage(key, current) is not None
+        return baggage.remove_baggage(key, current) if present else None
     if lane is None:
         old = baggage.get_baggage(key, current)
         return None if old is None or is_valid_lane(old) else baggage.remove_baggage(key, current)

@@ -34,7 +34,15 @@ class LaneMiddleware:
         if scope["type"] not in ("http", "websocket") or not config.enabled:
             await self.app(scope, receive, send)
             return
-        ctx = request_context(config, lane_from_pairs(config, scope["headers"]))
+        headers = scope["headers"]
+        if config.trust_all:
+            ctx = request_context(config, lane_from_pairs(config, headers))
+        else:
+            client = scope.get("client")
+            name = (config.trust_header or "").encode("latin-1")
+            sent = [v.decode("latin-1") for k, v in headers if k == name]
+            trusted = config.caller_trusted(client[0] if client else None, sent)
+            ctx = request_context(config, lane_from_pairs(config, headers), trusted)
         if ctx is None:
             await self.app(scope, receive, send)
             return

@@ -55,6 +55,9 @@ class LanePropagator(TextMapPropagator):
         config = self.config
         if not config.enabled:
             return context
+        header = config.trust_header
+        if header and not config.caller_trusted(None, getter.get(carrier, header)):
+            return context_with_lane(context, config, None, trusted=False)
         lane = lane_from_values(config, lambda name: getter.get(carrier, name))
         return context_with_lane(context, config, lane)
 

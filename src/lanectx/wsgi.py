@@ -51,7 +51,11 @@ class LaneMiddleware:
         config = self.config or active_config()
         if not config.enabled:
             return self.app(environ, start_response)
-        ctx = request_context(config, lane_from_values(config, _values(environ)))
+        values = _values(environ)
+        trusted = config.trust_all or config.caller_trusted(
+            environ.get("REMOTE_ADDR"), values(config.trust_header or "")
+        )
+        ctx = request_context(config, lane_from_values(config, values), trusted)
         if ctx is None:
             return self.app(environ, start_response)
         token = context.attach(ctx)
