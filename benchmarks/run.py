@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -20,10 +22,47 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # script -> (quick arguments, full arguments)
 SCRIPTS = {
-    "asgi_lift.py": (["--quick"], []),
-    "grpc_overhead.py": (["--quick"], []),
-    "routing_fast_path.py": (["--lanes", "1", "20", "--requests", "200"], []),
+    "server_inprocess.py": (["--quick"], []),  # 1. per request, ASGI/WSGI app called directly
+    "server_loopback.py": (["--quick"], []),  # 1. per request, uvicorn + wrk over loopback
+    "client_overhead.py": (["--quick"], []),  # 2. per outbound call: httpx, requests, grpc
+    "grpc_overhead.py": (["--quick"], []),  # 3. per RPC, sync and aio servers
+    "routing_scale.py": (["--quick"], []),  # 4. Envoy with 0..1000 lanes
+    "startup.py": (["--quick"], []),  # 5. import + instrument() time
 }
+
+
+def machine() -> str:
+    """Return the CPU model, core count and load tool versions, for the report's header."""
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    tools = []
+    for tool, flag in (("wrk", "-v"), ("hey", "-h"), ("envoy", "--version")):
+        found = shutil.which(tool) or (
+            str(HERE.parent / ".venv/bin/envoy") if tool == "envoy" else None
+        )
+        if found and Path(found).exists():
+            out = subprocess.run([found, flag], capture_output=True, text=True).stdout
+            tools.append(f"{tool} {' '.join(out.split()[:2]) if tool == 'wrk' else 'present'}")
+        else:
+            tools.append(f"{tool} missing")
+    deps = ", ".join(
+        f"{name} {version(name)}"
+        for name in (
+            "opentelemetry-sdk",
+            "opentelemetry-instrumentation-asgi",
+            "starlette",
+            "uvicorn",
+            "httpx",
+            "requests",
+            "grpcio",
+        )
+    )
+    return f"{model} x{os.cpu_count()}, {deps}; {', '.join(tools)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sections = []
     failed = []
+    started_all = time.monotonic()
     for script, (quick, full) in SCRIPTS.items():
         path = HERE / script
         if not path.exists():
@@ -52,9 +92,13 @@ def main(argv: list[str] | None = None) -> int:
             "# Benchmarks\n\n"
             f"Run {datetime.date.today()} on {platform.machine()}, {platform.system()}, "
             f"Python {platform.python_version()}, opentelemetry-api {version('opentelemetry-api')}"
-            f", lanectx {version('lanectx')}. Regenerate: `make bench`.\n\n"
+            f", lanectx {version('lanectx')}, {machine()}. Regenerate: `make bench`.\n\n"
+            "Targets are marked *met* or **missed** in each table. The machine is shared:\n"
+            "variants are interleaved round by round and every ratio is against a baseline\n"
+            "measured in the same run.\n\n"
         )
         args.output.write_text(head + "\n".join(sections))
+    print(f"total {time.monotonic() - started_all:.0f} s")
     print(f"{len(SCRIPTS) - len(failed)} ran, {len(failed)} failed: {failed}" if failed else "ok")
     return 1 if failed else 0
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install lanectx with every extra and the dev tools (idempotent).
-# Also installs kubectl (for `kubectl kustomize` tests) from Debian when it is missing.
+# Also installs kubectl (for `kubectl kustomize` tests) and wrk + hey (benchmark load)
+# from Debian when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -16,4 +17,9 @@ fi
 if ! command -v kubectl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && apt-get install -y -qq kubernetes-client >/dev/null) \
         || echo "bootstrap: kubectl not installed; kustomize tests will be skipped" >&2
+fi
+if { ! command -v wrk >/dev/null 2>&1 || ! command -v hey >/dev/null 2>&1; } \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq wrk hey >/dev/null) \
+        || echo "bootstrap: wrk/hey not installed; benchmarks fall back to a Python load loop" >&2
 fi
