@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import statistics
 import time
+import timeit
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -194,6 +195,34 @@ def measure_aio(rounds: int, n: int) -> dict[str, list[Sample]]:
     return asyncio.run(_measure_aio(rounds, n))
 
 
+class _Details:
+    """Handler call details or client call details, as gRPC hands them to interceptors."""
+
+    def __init__(self, metadata: tuple[tuple[str, str], ...]) -> None:
+        self.method = METHOD
+        self.invocation_metadata = self.metadata = metadata
+        self.timeout = self.credentials = self.wait_for_ready = self.compression = None
+
+
+def interceptor_work(n: int) -> list[tuple[str, float]]:
+    """µs per RPC of the sync interceptors' own work, in process: no network, no gRPC core."""
+    server = LaneServerInterceptor()
+    client = LaneClientInterceptor("reviews:9080")
+    handler = grpc.unary_unary_rpc_method_handler(_echo)
+
+    def one_rpc(metadata: tuple[tuple[str, str], ...]) -> None:
+        sent = client.intercept_unary_unary(lambda d, r: d.metadata, _Details(metadata), REQUEST)
+        wrapped = server.intercept_service(lambda d: handler, _Details(tuple(sent)))
+        wrapped.unary_unary(REQUEST, None)
+
+    rows = []
+    for name, lane in (("no lane", None), ("lane", "pr-123")):
+        with lanectx.use_lane(lane):
+            best = min(timeit.repeat(lambda: one_rpc(METADATA), number=n, repeat=5))
+        rows.append((name, best / n * 1e6))
+    return rows
+
+
 def _medians(values: list[Sample]) -> Sample:
     return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
 
@@ -217,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {stack} | {name} | {wall:.1f} | {wall / plain_wall:.3f} "
                 f"| {cpu:.1f} | {cpu / plain_cpu:.3f} |"
             )
+    print()
+    print("Interceptor work alone (sync client + server, in process, best of 5):")
+    print()
+    print("| case | µs/RPC |")
+    print("|---|---:|")
+    for name, micros in interceptor_work(2000 if args.quick else 20000):
+        print(f"| {name} | {micros:.1f} |")
     return 0
 
 

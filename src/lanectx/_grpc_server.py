@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import grpc
@@ -103,8 +104,11 @@ def _run_sync(behavior: Behavior, config: LaneConfig, lane: str | None, stream: 
         ctx = request_context(config, lane)
         if ctx is None:
             return behavior(request, servicer_context)
-        with attached(ctx):
+        token = context.attach(ctx)
+        try:
             result = behavior(request, servicer_context)
+        finally:
+            context.detach(token)
         return InContext(result, ctx) if stream and result is not None else result
 
     return run
@@ -112,8 +116,14 @@ def _run_sync(behavior: Behavior, config: LaneConfig, lane: str | None, stream: 
 
 def _run_coroutine(behavior: Behavior, config: LaneConfig, lane: str | None) -> Behavior:
     async def run(request: Any, servicer_context: Any) -> Any:
-        with attached(request_context(config, lane)):
+        ctx = request_context(config, lane)
+        if ctx is None:
             return await behavior(request, servicer_context)
+        token = context.attach(ctx)
+        try:
+            return await behavior(request, servicer_context)
+        finally:
+            context.detach(token)
 
     return run
 
@@ -137,6 +147,23 @@ def _run_async_generator(behavior: Behavior, config: LaneConfig, lane: str | Non
     return run
 
 
+def _find_kind(behavior: Behavior) -> str:
+    """How a handler runs: ``coroutine``, ``async generator`` or ``sync``."""
+    if inspect.iscoroutinefunction(behavior):
+        return "coroutine"
+    return "async generator" if inspect.isasyncgenfunction(behavior) else "sync"
+
+
+_cached_kind = lru_cache(maxsize=1024)(_find_kind)
+
+
+def _kind(behavior: Behavior) -> str:
+    try:
+        return _cached_kind(behavior)
+    except TypeError:  # an unhashable callable
+        return _find_kind(behavior)
+
+
 def in_lane(handler: Any, config: LaneConfig, lane: str | None) -> Any:
     """Return an RPC method *handler* whose behaviour runs in the request's lane."""
     streams = (bool(handler.request_streaming), bool(handler.response_streaming))
@@ -144,9 +171,10 @@ def in_lane(handler: Any, config: LaneConfig, lane: str | None) -> Any:
     behavior = getattr(handler, name)
     if behavior is None:
         return handler
-    if inspect.iscoroutinefunction(behavior):
+    kind = _kind(behavior)
+    if kind == "coroutine":
         run = _run_coroutine(behavior, config, lane)
-    elif inspect.isasyncgenfunction(behavior):
+    elif kind == "async generator":
         run = _run_async_generator(behavior, config, lane)
     else:
         run = _run_sync(behavior, config, lane, streams[1])
