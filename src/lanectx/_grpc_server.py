@@ -22,6 +22,7 @@ from opentelemetry.context import Context
 from ._config import LaneConfig, active_config
 from ._lane import dropped, lane_from_pairs
 from ._server import request_context
+from ._trust import peer_host
 
 __all__ = ["AsyncLaneServerInterceptor", "InContext", "LaneServerInterceptor", "attached"]
 
@@ -99,9 +100,21 @@ def _mentions_lane(config: LaneConfig, metadata: Iterable[Any] | None) -> bool:
     return any(key in keys for key, _ in metadata or ())
 
 
-def _run_sync(behavior: Behavior, config: LaneConfig, lane: str | None, stream: bool) -> Behavior:
+def _context_for(
+    config: LaneConfig, lane: str | None, sent: list[str] | None, servicer_context: Any
+) -> Context | None:
+    """The RPC's context; *sent* (trust header values) is None when every caller is trusted."""
+    if sent is None:
+        return request_context(config, lane)
+    trusted = config.caller_trusted(peer_host(servicer_context.peer()), sent)
+    return request_context(config, lane if trusted else None, trusted)
+
+
+def _run_sync(
+    behavior: Behavior, config: LaneConfig, lane: str | None, sent: list[str] | None, stream: bool
+) -> Behavior:
     def run(request: Any, servicer_context: Any) -> Any:
-        ctx = request_context(config, lane)
+        ctx = _context_for(config, lane, sent, servicer_context)
         if ctx is None:
             return behavior(request, servicer_context)
         token = context.attach(ctx)
@@ -114,9 +127,11 @@ def _run_sync(behavior: Behavior, config: LaneConfig, lane: str | None, stream: 
     return run
 
 
-def _run_coroutine(behavior: Behavior, config: LaneConfig, lane: str | None) -> Behavior:
+def _run_coroutine(
+    behavior: Behavior, config: LaneConfig, lane: str | None, sent: list[str] | None
+) -> Behavior:
     async def run(request: Any, servicer_context: Any) -> Any:
-        ctx = request_context(config, lane)
+        ctx = _context_for(config, lane, sent, servicer_context)
         if ctx is None:
             return await behavior(request, servicer_context)
         token = context.attach(ctx)
@@ -128,9 +143,11 @@ def _run_coroutine(behavior: Behavior, config: LaneConfig, lane: str | None) -> 
     return run
 
 
-def _run_async_generator(behavior: Behavior, config: LaneConfig, lane: str | None) -> Behavior:
+def _run_async_generator(
+    behavior: Behavior, config: LaneConfig, lane: str | None, sent: list[str] | None
+) -> Behavior:
     async def run(request: Any, servicer_context: Any) -> AsyncIterator[Any]:
-        ctx = request_context(config, lane)
+        ctx = _context_for(config, lane, sent, servicer_context)
         responses = behavior(request, servicer_context)
         try:
             while True:
@@ -164,8 +181,14 @@ def _kind(behavior: Behavior) -> str:
         return _find_kind(behavior)
 
 
-def in_lane(handler: Any, config: LaneConfig, lane: str | None) -> Any:
-    """Return an RPC method *handler* whose behaviour runs in the request's lane."""
+def in_lane(
+    handler: Any, config: LaneConfig, lane: str | None, sent: list[str] | None = None
+) -> Any:
+    """Return an RPC method *handler* whose behaviour runs in the request's lane.
+
+    *sent* holds the trust header's values when not every caller is trusted; the
+    caller's address (``servicer_context.peer()``) is then checked per RPC.
+    """
     streams = (bool(handler.request_streaming), bool(handler.response_streaming))
     name, make_handler = _SHAPES[streams]
     behavior = getattr(handler, name)
@@ -173,11 +196,11 @@ def in_lane(handler: Any, config: LaneConfig, lane: str | None) -> Any:
         return handler
     kind = _kind(behavior)
     if kind == "coroutine":
-        run = _run_coroutine(behavior, config, lane)
+        run = _run_coroutine(behavior, config, lane, sent)
     elif kind == "async generator":
-        run = _run_async_generator(behavior, config, lane)
+        run = _run_async_generator(behavior, config, lane, sent)
     else:
-        run = _run_sync(behavior, config, lane, streams[1])
+        run = _run_sync(behavior, config, lane, sent, streams[1])
     return make_handler(
         run,
         request_deserializer=handler.request_deserializer,
@@ -198,7 +221,11 @@ class _Base:
         lane = metadata_lane(config, metadata)
         if lane is None and not _mentions_lane(config, metadata):
             return handler
-        return in_lane(handler, config, lane)
+        sent = None
+        if not config.trust_all:
+            header = config.trust_header
+            sent = [v for k, v in metadata or () if k == header and isinstance(v, str)]
+        return in_lane(handler, config, lane, sent)
 
 
 class LaneServerInterceptor(_Base, grpc.ServerInterceptor):  # type: ignore[misc]
