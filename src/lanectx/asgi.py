@@ -15,14 +15,15 @@ from ._lane import lane_from_pairs
 from ._server import request_context
 from .types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["LaneMiddleware"]
+__all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
 
 class LaneMiddleware:
     """Read the lane from HTTP/WebSocket request headers and run the app in it.
 
-    Invalid lane values are logged and dropped, never answered with an error.
-    Other scope types (``lifespan``) pass through untouched.
+    Invalid lane values are logged and dropped, never answered with an error; an
+    untrusted caller's lane is ignored (see `LaneConfig` trust settings). Other
+    scope types (``lifespan``) pass through untouched.
     """
 
     def __init__(self, app: ASGIApp, config: LaneConfig | None = None) -> None:
@@ -34,20 +35,39 @@ class LaneMiddleware:
         if scope["type"] not in ("http", "websocket") or not config.enabled:
             await self.app(scope, receive, send)
             return
-        headers = scope["headers"]
-        if config.trust_all:
-            ctx = request_context(config, lane_from_pairs(config, headers))
-        else:
-            client = scope.get("client")
-            name = (config.trust_header or "").encode("latin-1")
-            sent = [v.decode("latin-1") for k, v in headers if k == name]
-            trusted = config.caller_trusted(client[0] if client else None, sent)
-            ctx = request_context(config, lane_from_pairs(config, headers), trusted)
-        if ctx is None:
-            await self.app(scope, receive, send)
-            return
-        token = context.attach(ctx)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            context.detach(token)
+        lane, trusted = read_lane(config, scope)
+        await run_in_lane(self.app, config, lane, trusted, scope, receive, send)
+
+
+def read_lane(config: LaneConfig, scope: Scope) -> tuple[str | None, bool]:
+    """Return (the request's lane, whether its caller may choose one); the lane is None if not."""
+    headers = scope["headers"]
+    if config.trust_all:
+        return lane_from_pairs(config, headers), True
+    client = scope.get("client")
+    name = (config.trust_header or "").encode("latin-1")
+    sent = [v.decode("latin-1") for k, v in headers if k == name]
+    if not config.caller_trusted(client[0] if client else None, sent):
+        return None, False
+    return lane_from_pairs(config, headers), True
+
+
+async def run_in_lane(
+    app: ASGIApp,
+    config: LaneConfig,
+    lane: str | None,
+    trusted: bool,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Run *app* with *lane* current (with no lane, and none left over, when not *trusted*)."""
+    ctx = request_context(config, lane, trusted)
+    if ctx is None:
+        await app(scope, receive, send)
+        return
+    token = context.attach(ctx)
+    try:
+        await app(scope, receive, send)
+    finally:
+        context.detach(token)

@@ -20,7 +20,7 @@ from ._config import LaneConfig, active_config
 from ._lane import lane_from_values
 from ._server import request_context
 
-__all__ = ["LaneMiddleware"]
+__all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -51,21 +51,40 @@ class LaneMiddleware:
         config = self.config or active_config()
         if not config.enabled:
             return self.app(environ, start_response)
-        values = _values(environ)
-        trusted = config.trust_all or config.caller_trusted(
-            environ.get("REMOTE_ADDR"), values(config.trust_header or "")
-        )
-        ctx = request_context(config, lane_from_values(config, values), trusted)
-        if ctx is None:
-            return self.app(environ, start_response)
-        token = context.attach(ctx)
-        try:
-            body = self.app(environ, start_response)
-        finally:
-            context.detach(token)
-        if isinstance(body, (list, tuple)):
-            return body
-        return _InContext(body, ctx)
+        lane, trusted = read_lane(config, environ)
+        return run_in_lane(self.app, config, lane, trusted, environ, start_response)
+
+
+def read_lane(config: LaneConfig, environ: dict[str, Any]) -> tuple[str | None, bool]:
+    """Return (the request's lane, whether its caller may choose one); the lane is None if not."""
+    values = _values(environ)
+    if not config.trust_all and not config.caller_trusted(
+        environ.get("REMOTE_ADDR"), values(config.trust_header or "")
+    ):
+        return None, False
+    return lane_from_values(config, values), True
+
+
+def run_in_lane(
+    app: WSGIApp,
+    config: LaneConfig,
+    lane: str | None,
+    trusted: bool,
+    environ: dict[str, Any],
+    start_response: Callable[..., Any],
+) -> Iterable[bytes]:
+    """Run *app* (and its body) with *lane* current (no lane when not *trusted*)."""
+    ctx = request_context(config, lane, trusted)
+    if ctx is None:
+        return app(environ, start_response)
+    token = context.attach(ctx)
+    try:
+        body = app(environ, start_response)
+    finally:
+        context.detach(token)
+    if isinstance(body, (list, tuple)):
+        return body
+    return _InContext(body, ctx)
 
 
 class _InContext:

@@ -149,3 +149,28 @@ def test_wsgi_edge_colours_like_asgi() -> None:
     with run_wsgi(app) as url, httpx.Client() as client:
         answers = [client.get(url, headers=headers).json() for headers, _, _ in CASES]
     assert [(a["lane"], a["rule"]) for a in answers] == [(lane, rule) for _, lane, rule in CASES]
+
+
+@pytest.mark.parametrize("server", ["asgi", "wsgi"])
+@pytest.mark.parametrize(
+    ("headers", "lane"),
+    [
+        ({"agent": "pc"}, "pr-42"),
+        ({"agent": "pc", "x-lane-id": "pr-7"}, "pr-42"),
+        ({"x-lane-id": "pr-7"}, None),
+    ],
+)
+def test_untrusted_caller_cannot_choose_but_rules_still_colour(
+    capture: CaptureServer, server: str, headers: dict[str, str], lane: str | None
+) -> None:
+    """From an untrusted caller an explicit lane is ignored; the edge's own rules still apply."""
+    config = lanectx.LaneConfig(trusted_callers=("192.0.2.0/24",))
+    lanectx.instrument(config)
+    if server == "asgi":
+        app: Any = ColouringMiddleware(_asgi_app(capture.url), _rules(), config=config, edge=True)
+        runner = run_uvicorn(app)
+    else:
+        app = WSGIColouringMiddleware(_wsgi_app, _rules(), config=config, edge=True)
+        runner = run_wsgi(app)
+    with runner as url:
+        assert httpx.get(url, headers=headers, timeout=10).json()["lane"] == lane

@@ -21,11 +21,11 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 
 from .._config import LaneConfig, active_config
-from .._lane import lane_from_pairs, lane_from_values
-from ..asgi import LaneMiddleware
+from ..asgi import read_lane, run_in_lane
 from ..types import ASGIApp, Receive, Scope, Send
-from ..wsgi import LaneMiddleware as WSGILaneMiddleware
-from ..wsgi import WSGIApp, _values
+from ..wsgi import WSGIApp
+from ..wsgi import read_lane as read_wsgi_lane
+from ..wsgi import run_in_lane as run_wsgi_in_lane
 from ._edge import ColouringTelemetry, edge_from_env, rules_from
 from ._request import Request
 from ._rules import Rules
@@ -58,27 +58,28 @@ class ColouringMiddleware:
         self.edge = edge_from_env() if edge is None else edge
         self.rules = rules_from(rules, self.edge)
         self.config = config
-        self._app = LaneMiddleware(app, config)
+        self._app = app
         self._telemetry = ColouringTelemetry(meter_provider)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.config or active_config()
-        if (
-            self.edge
-            and scope["type"] in ("http", "websocket")
-            and config.enabled
-            and lane_from_pairs(config, scope["headers"]) is None
-        ):
+        if scope["type"] not in ("http", "websocket") or not config.enabled:
+            await self._app(scope, receive, send)
+            return
+        lane, trusted = read_lane(config, scope)
+        if self.edge and lane is None:
             rule = self.rules.colour(Request.from_asgi(scope))
             header = config.first_header or config.outbound_header
             if rule is not None and header is not None:
+                # The edge's own choice: honoured whoever the caller is.
+                lane, trusted = rule.lane, True
                 name = header.encode("latin-1")
                 headers = [item for item in scope["headers"] if item[0] != name]
                 headers.append((name, rule.lane.encode("latin-1")))
                 scope = {**scope, "headers": headers}
                 scope.setdefault("state", {})[STATE_KEY] = rule.name
                 self._telemetry.record(rule)
-        await self._app(scope, receive, send)
+        await run_in_lane(self._app, config, lane, trusted, scope, receive, send)
 
 
 class WSGIColouringMiddleware:
@@ -99,18 +100,22 @@ class WSGIColouringMiddleware:
         self.edge = edge_from_env() if edge is None else edge
         self.rules = rules_from(rules, self.edge)
         self.config = config
-        self._app = WSGILaneMiddleware(app, config)
+        self._app = app
         self._telemetry = ColouringTelemetry(meter_provider)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         config = self.config or active_config()
-        if self.edge and config.enabled and lane_from_values(config, _values(environ)) is None:
+        if not config.enabled:
+            return self._app(environ, start_response)
+        lane, trusted = read_wsgi_lane(config, environ)
+        if self.edge and lane is None:
             rule = self.rules.colour(Request.from_environ(environ))
             header = config.first_header or config.outbound_header
             if rule is not None and header is not None:
+                lane, trusted = rule.lane, True  # the edge's own choice
                 key = "HTTP_" + header.upper().replace("-", "_")
                 environ = {**environ, key: rule.lane, STATE_KEY: rule.name}
                 self._telemetry.record(rule)
-        return self._app(environ, start_response)
+        return run_wsgi_in_lane(self._app, config, lane, trusted, environ, start_response)
