@@ -1,0 +1,1 @@
+"""Hardening tests: isolation under load, hostile input, trust boundaries, faults, leaks."""
