@@ -28,6 +28,7 @@ app = OpenTelemetryMiddleware(Starlette(routes=[Route("/hop", hop)]))
 
 sock = socket.socket()
 sock.bind(("127.0.0.1", 0))
+sock.listen(64)  # connections queue from now on, before the server loop runs
 server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
 print("ready", sock.getsockname()[1], flush=True)
 asyncio.run(server.serve(sockets=[sock]))
