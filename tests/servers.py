@@ -85,6 +85,7 @@ class CaptureServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no delayed-ACK wait between headers and body
 
             def do_GET(self) -> None:
                 record = {
