@@ -101,3 +101,26 @@ def test_entry_point_loads_from_otel_propagators() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "pr-41"
+
+
+@pytest.mark.parametrize(("headers", "lane"), PRECEDENCE)
+def test_asgi_and_wsgi_carriers_give_the_same_lane(
+    headers: dict[str, list[str]], lane: str | None
+) -> None:
+    """OTel's ASGI scope and WSGI environ carriers (read directly) agree with a plain dict."""
+    from opentelemetry.instrumentation.asgi import asgi_getter
+    from opentelemetry.instrumentation.wsgi import wsgi_getter
+
+    scope = {
+        "type": "http",
+        "headers": [(k.encode(), v.encode()) for k, vs in headers.items() for v in vs],
+    }
+    environ = {"wsgi.version": (1, 0)}
+    for name, values in headers.items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = ",".join(values)
+    propagator = LanePropagator()
+    from_scope = propagator.extract(scope, Context(), asgi_getter)
+    from_environ = propagator.extract(environ, Context(), wsgi_getter)
+    assert lanectx.current_lane(from_scope) == lane
+    if all(len(values) == 1 for values in headers.values()):  # WSGI joins repeats
+        assert lanectx.current_lane(from_environ) == lane

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._baggage import member_values
 from .exceptions import InvalidLaneError
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 __all__ = [
     "LANE_PATTERN",
     "MAX_LANE_LENGTH",
+    "environ_values",
     "is_valid_lane",
+    "lane_from_carrier",
     "lane_from_pairs",
     "lane_from_pr_id",
     "lane_from_values",
@@ -136,3 +138,33 @@ def lane_from_pairs(
                 found = {}
             found.setdefault(key, []).append(text)
     return None if found is None else lane_from_values(config, found.get)
+
+
+@lru_cache(maxsize=64)
+def _environ_key(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def environ_values(environ: Mapping[str, Any]) -> HeaderValues:
+    """The header lookup of a WSGI environ (``x-lane-id`` → ``HTTP_X_LANE_ID``)."""
+
+    def values(name: str) -> list[str] | None:
+        value = environ.get(_environ_key(name))
+        return None if value is None else [value]
+
+    return values
+
+
+def lane_from_carrier(config: LaneConfig, carrier: Any, values: HeaderValues) -> str | None:
+    """Pick the lane of a propagator carrier; *values* is the getter's lookup.
+
+    An ASGI scope is read in one pass over its (lowercase) header list and a WSGI
+    environ by key, instead of one getter scan per header name.
+    """
+    if isinstance(carrier, dict):
+        headers = carrier.get("headers")
+        if carrier.get("type") in ("http", "websocket") and isinstance(headers, list):
+            return lane_from_pairs(config, headers)
+        if "wsgi.version" in carrier:
+            return lane_from_values(config, environ_values(carrier))
+    return lane_from_values(config, values)

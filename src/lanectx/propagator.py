@@ -21,7 +21,7 @@ from opentelemetry.propagators.textmap import (
 
 from ._config import LaneConfig, active_config
 from ._context import context_with_lane, current_lane
-from ._lane import lane_from_values
+from ._lane import lane_from_carrier
 
 __all__ = ["LanePropagator"]
 
@@ -58,7 +58,7 @@ class LanePropagator(TextMapPropagator):
         header = config.trust_header
         if header and not config.caller_trusted(None, getter.get(carrier, header)):
             return context_with_lane(context, config, None, trusted=False)
-        lane = lane_from_values(config, lambda name: getter.get(carrier, name))
+        lane = lane_from_carrier(config, carrier, lambda name: getter.get(carrier, name))
         return context_with_lane(context, config, lane)
 
     def inject(

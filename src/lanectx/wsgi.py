@@ -10,32 +10,18 @@ The lane stays current while the server iterates a streamed response body.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from functools import lru_cache
 from typing import Any
 
 from opentelemetry import context
 from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
-from ._lane import lane_from_values
+from ._lane import environ_values, lane_from_values
 from ._server import request_context
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-@lru_cache(maxsize=64)
-def _environ_key(header: str) -> str:
-    return "HTTP_" + header.upper().replace("-", "_")
-
-
-def _values(environ: dict[str, Any]) -> Callable[[str], list[str] | None]:
-    def values(name: str) -> list[str] | None:
-        value = environ.get(_environ_key(name))
-        return None if value is None else [value]
-
-    return values
 
 
 class LaneMiddleware:
@@ -57,7 +43,7 @@ class LaneMiddleware:
 
 def read_lane(config: LaneConfig, environ: dict[str, Any]) -> tuple[str | None, bool]:
     """Return (the request's lane, whether its caller may choose one); the lane is None if not."""
-    values = _values(environ)
+    values = environ_values(environ)
     if not config.trust_all and not config.caller_trusted(
         environ.get("REMOTE_ADDR"), values(config.trust_header or "")
     ):
