@@ -15,7 +15,6 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ._trust import Networks, caller_trusted, parse_callers
 from .exceptions import ConfigurationError
@@ -78,6 +77,7 @@ class LaneConfig:
     trusted_networks: Networks | None = field(init=False, repr=False, compare=False)
     inbound_keys: frozenset[str | bytes] = field(init=False, repr=False, compare=False)
     first_header: str | None = field(init=False, repr=False, compare=False)
+    _hosts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -108,13 +108,21 @@ class LaneConfig:
         if self.trust_value is not None and not isinstance(self.trust_value, str):
             raise ConfigurationError("trust_value must be a string")
         put(self, "trust_all", networks is None and self.trust_header is None)
+        put(self, "_hosts", {})
         names = (*self.lane_headers, *self.pr_headers, "baggage")
         put(self, "first_header", self.lane_headers[0] if self.lane_headers else None)
         put(self, "inbound_keys", frozenset((*names, *(n.encode("latin-1") for n in names))))
 
     def host_allowed(self, host: str | None) -> bool:
         """Return True when outbound calls to *host* may carry the lane."""
-        return bool(host) and _host_allowed(self.allowed_hosts, host.lower())  # type: ignore[union-attr]
+        if not host:
+            return False
+        allowed = self._hosts.get(host)
+        if allowed is None:
+            if len(self._hosts) >= 1024:  # many distinct hosts: start over, stay bounded
+                self._hosts.clear()
+            allowed = self._hosts[host] = _host_allowed(self.allowed_hosts, host.lower())
+        return allowed
 
     def caller_trusted(self, peer: str | None, sent: Sequence[str] | None) -> bool:
         """Return True when a caller at *peer*, sending *sent* as the trust header, may set a lane.
@@ -161,7 +169,6 @@ class LaneConfig:
             raise ConfigurationError(f"LANECTX_* environment: {err}") from None
 
 
-@lru_cache(maxsize=1024)
 def _host_allowed(patterns: tuple[str, ...], host: str) -> bool:
     host = host.strip("[]").rstrip(".")
     for pattern in patterns:
