@@ -28,7 +28,11 @@ def _listening_socket() -> socket.socket:
 def run_uvicorn(app: Any) -> Iterator[str]:
     """Serve an ASGI *app* with uvicorn in a thread; yield its base URL."""
     sock = _listening_socket()
-    config = uvicorn.Config(app, log_level="warning", lifespan="auto", backlog=512)
+    # A long keep-alive: under heavy load the default 5 s races with a client reusing
+    # an idle connection (a reset read on the client side).
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="auto", backlog=512, timeout_keep_alive=75
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
