@@ -75,19 +75,22 @@ def server_spans(exporter: InMemorySpanExporter, count: int = 1) -> list[Readabl
         time.sleep(0.01)
 
 
+CALLER_METADATA = (("x-pr-id", "7"),)
+
+
 def run_rpc(kind: str, target: str, shape: str, ask: Any) -> list[Any]:
-    """One RPC through a channel made by the (patched) factory, lane pr-7 and ``a=1`` current."""
+    """One RPC through a patched channel: lane pr-7 and ``a=1`` current, ``x-pr-id: 7`` set."""
     ctx = baggage.set_baggage("a", "1")
     token = context.attach(ctx)
     try:
         with lanectx.use_lane("pr-7"):
             if kind == "sync":
                 with grpc.insecure_channel(target) as channel:
-                    return call(services.ProbeStub(channel), shape, ask)
+                    return call(services.ProbeStub(channel), shape, ask, CALLER_METADATA)
 
             async def run() -> list[Any]:
                 async with grpc.aio.insecure_channel(target) as channel:
-                    return await acall(services.ProbeStub(channel), shape, ask)
+                    return await acall(services.ProbeStub(channel), shape, ask, CALLER_METADATA)
 
             return asyncio.run(run())
     finally:
@@ -139,6 +142,7 @@ def test_beside_otel_grpc_instrumentation(
     for seen in replies:
         assert (seen.lane or None) == lane
         assert values(seen.metadata, "x-lane-id") == ([lane] if lane else [])
+        assert values(seen.metadata, "x-pr-id") == (["7"] if allowed else [])
         (sent_baggage,) = values(seen.metadata, "baggage")
         assert "a=1" in sent_baggage.split(",")
         assert lane_members(seen.metadata) == ([lane] if lane else [])
