@@ -15,20 +15,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
+
+from ._cli_base import Parser, UsageError, run_command
 
 __all__ = ["main"]
-
-
-class _UsageError(Exception):
-    """A command-line usage problem, reported in one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are raised, not printed with the usage."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -52,11 +43,11 @@ def _spec_source_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parsers() -> dict[str, argparse.ArgumentParser]:
-    render = _Parser(prog="lanectx render", description="Render every object of a lanes spec.")
+    render = Parser(prog="lanectx render", description="Render every object of a lanes spec.")
     render.add_argument("spec", type=Path, help="lanes spec (YAML)")
     _output_options(render)
 
-    lane = _Parser(prog="lanectx render lane", description="Render one lane's objects + routes.")
+    lane = Parser(prog="lanectx render lane", description="Render one lane's objects + routes.")
     lane.add_argument("lane", help="lane id, such as pr-123")
     lane.add_argument("--service", required=True, help="the service the lane redeploys")
     lane.add_argument("--image", required=True, help="the lane's image of the service")
@@ -64,12 +55,12 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
     _spec_source_options(lane)
     _output_options(lane)
 
-    routes = _Parser(prog="lanectx render routes", description="Render a service's routes.")
+    routes = Parser(prog="lanectx render routes", description="Render a service's routes.")
     routes.add_argument("service", help="the service")
     _spec_source_options(routes)
     _output_options(routes)
 
-    mesh = _Parser(prog="lanectx mesh", description="Write a local Envoy config for a spec.")
+    mesh = Parser(prog="lanectx mesh", description="Write a local Envoy config for a spec.")
     mesh.add_argument("spec", type=Path, help="lanes spec (YAML)")
     mesh.add_argument(
         "--endpoint",
@@ -116,7 +107,7 @@ def _service_spec(args: argparse.Namespace, service: str) -> Any:
         spec = load_spec(args.spec)
         if service not in {item.name for item in spec.services}:
             known = ", ".join(item.name for item in spec.services)
-            raise _UsageError(f"unknown service {service!r} in {args.spec} (known: {known})")
+            raise UsageError(f"unknown service {service!r} in {args.spec} (known: {known})")
         spec = spec.only_service(service)
         if args.namespace:
             spec = dataclasses.replace(spec, namespace=check_namespace(args.namespace))
@@ -148,7 +139,7 @@ def _run(command: str, args: argparse.Namespace) -> None:
 def _address(text: str, flag: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
-        raise _UsageError(f"{flag}: expected HOST:PORT, got {text!r}")
+        raise UsageError(f"{flag}: expected HOST:PORT, got {text!r}")
     return host, int(port)
 
 
@@ -184,19 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "render" and len(words) > 1 and words[1] in ("lane", "routes"):
         command = f"render {words[1]}"
     parsers = _parsers()
-    try:
+
+    def run() -> None:
         if command not in parsers:
-            raise _UsageError(f"unknown command {words[0]!r} (choose from: render, mesh)")
+            raise UsageError(f"unknown command {words[0]!r} (choose from: render, mesh)")
         rest = words[len(command.split()) :]
-        args = parsers[command].parse_args(rest)
-        _run(command, args)
-    except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
-    except ImportError as err:
-        sys.stderr.write(f"lanectx: {err.name} is needed: pip install 'lanectx[render]'\n")
-        return 2
-    except (_UsageError, ValueError, OSError) as err:
-        message = " ".join(str(err).split())
-        sys.stderr.write(f"lanectx {command}: error: {message}\n")
-        return 2
-    return 0
+        _run(command, parsers[command].parse_args(rest))
+
+    return run_command(f"lanectx {command}", run)

@@ -11,24 +11,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+
+from .._cli_base import Parser, run_command
 
 __all__ = ["main"]
 
 _PROG = "lanectx render colouring"
 
 
-class _UsageError(Exception):
-    """A command-line problem, reported in one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=_PROG, description="Render colouring rules for the ingress gateway.")
+    parser = Parser(prog=_PROG, description="Render colouring rules for the ingress gateway.")
     parser.add_argument("rules", type=Path, help="colouring rules file (YAML)")
     parser.add_argument("--namespace", default="istio-system", help="the gateway's namespace")
     parser.add_argument(
@@ -42,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     """Run ``lanectx render colouring`` with *argv*; return the exit status."""
-    try:
+
+    def run() -> None:
         args = _parser().parse_args(list(argv))
         from lanectx._config import LaneConfig
         from lanectx.routing._colour_lua import render_colouring
@@ -65,13 +58,5 @@ def main(argv: Sequence[str]) -> int:
             sys.stdout.write(text)
         else:
             args.output.write_text(text, encoding="utf-8")
-    except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)
-    except ImportError as err:
-        sys.stderr.write(f"{_PROG}: error: {err.name} is needed: pip install 'lanectx[render]'\n")
-        return 2
-    except (_UsageError, ValueError, OSError) as err:
-        message = " ".join(str(err).split())
-        sys.stderr.write(f"{_PROG}: error: {message}\n")
-        return 2
-    return 0
+
+    return run_command(_PROG, run)
