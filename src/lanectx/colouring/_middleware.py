@@ -36,7 +36,23 @@ STATE_KEY = "lane_rule"
 """Key of the colouring rule's name in the ASGI ``scope["state"]`` / WSGI environ."""
 
 
-class ColouringMiddleware:
+class _Edge:
+    """The settings both colouring middlewares share: edge switch, rules, config, telemetry."""
+
+    def __init__(
+        self,
+        rules: Rules | str | Path | None,
+        config: LaneConfig | None,
+        edge: bool | None,
+        meter_provider: MeterProvider | None,
+    ) -> None:
+        self.edge = edge_from_env() if edge is None else edge
+        self.rules = rules_from(rules, self.edge)
+        self.config = config
+        self._telemetry = ColouringTelemetry(meter_provider)
+
+
+class ColouringMiddleware(_Edge):
     """Pure-ASGI: colour lane-less HTTP/WebSocket requests by *rules*, then run them in the lane.
 
     *rules*: `Rules`, a rules file path, or None for ``LANECTX_COLOURING_RULES``.
@@ -55,11 +71,8 @@ class ColouringMiddleware:
         edge: bool | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
-        self.edge = edge_from_env() if edge is None else edge
-        self.rules = rules_from(rules, self.edge)
-        self.config = config
+        super().__init__(rules, config, edge, meter_provider)
         self._app = app
-        self._telemetry = ColouringTelemetry(meter_provider)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.config or active_config()
@@ -82,7 +95,7 @@ class ColouringMiddleware:
         await run_in_lane(self._app, config, lane, trusted, scope, receive, send)
 
 
-class WSGIColouringMiddleware:
+class WSGIColouringMiddleware(_Edge):
     """WSGI: colour lane-less requests by *rules*, then run them in the lane (see above).
 
     The rule's name is put in ``environ["lane_rule"]``.
@@ -97,11 +110,8 @@ class WSGIColouringMiddleware:
         edge: bool | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
-        self.edge = edge_from_env() if edge is None else edge
-        self.rules = rules_from(rules, self.edge)
-        self.config = config
+        super().__init__(rules, config, edge, meter_provider)
         self._app = app
-        self._telemetry = ColouringTelemetry(meter_provider)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
