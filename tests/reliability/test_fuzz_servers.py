@@ -110,6 +110,17 @@ def header_lines(draw: st.DrawFn, values: st.SearchStrategy[str], crlf: bool) ->
     return draw(st.permutations(lines))
 
 
+def _exchange(port: int, lines: list[bytes]) -> Any:
+    """Send *lines* instrumented; never a 5xx; return the app's report on a 200, else None."""
+    lanectx.instrument()
+    try:
+        status, body = send_raw(port, lines)
+    finally:
+        lanectx.uninstrument()
+    assert status < 500, body
+    return json.loads(body) if status == 200 else None
+
+
 @SERVED
 @given(st.sampled_from(["asgi", "wsgi"]), header_lines(hostile, crlf=True))
 def test_hostile_header_bytes_never_5xx_and_never_forward_a_bad_lane(
@@ -117,14 +128,8 @@ def test_hostile_header_bytes_never_5xx_and_never_forward_a_bad_lane(
 ) -> None:
     """Any header bytes: a 2xx/4xx answer; a 200 shows a valid lane or none, sent on alone."""
     fuzz_case(f"http-{kind}")
-    lanectx.instrument()
-    try:
-        status, body = send_raw(servers[kind], lines)
-    finally:
-        lanectx.uninstrument()
-    assert status < 500, body
-    if status == 200:
-        seen = json.loads(body)
+    seen = _exchange(servers[kind], lines)
+    if seen is not None:
         check_seen(seen["lane"], seen["down"])
 
 
@@ -135,14 +140,8 @@ def test_only_invalid_header_bytes_give_no_lane_downstream(
 ) -> None:
     """When every lane source is invalid, the app has no lane and nothing lane-related goes on."""
     fuzz_case(f"http-{kind}-invalid")
-    lanectx.instrument()
-    try:
-        status, body = send_raw(servers[kind], lines)
-    finally:
-        lanectx.uninstrument()
-    assert status < 500, body
-    if status == 200:
-        seen = json.loads(body)
+    seen = _exchange(servers[kind], lines)
+    if seen is not None:
         assert seen["lane"] is None
         check_seen(None, seen["down"])
 
