@@ -83,6 +83,7 @@ class Mesh:
 
     envoy: EnvoyProcess
     port: int
+    design: str = "routes"
     last_body: dict[str, Any] = field(default_factory=dict)
 
     def send(self, host: str, headers: Sequence[tuple[str, str]] = ()) -> tuple[str, str, str]:
@@ -120,7 +121,7 @@ def start_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         envoy = EnvoyProcess(config, tmp_path_factory.mktemp("envoy"))
         started.append((backends, envoy))
         envoy.start()
-        return Mesh(envoy, envoy.listener_port())
+        return Mesh(envoy, envoy.listener_port(), lanes_spec.lane_routing)
 
     yield start
     for backends, envoy in started:

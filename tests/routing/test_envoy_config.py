@@ -44,11 +44,21 @@ def test_grpc_clusters_speak_http2_and_http_clusters_do_not(objects: list[dict[s
     clusters = {
         c["name"]: c for c in envoy_config(objects, ENDPOINTS)["static_resources"]["clusters"]
     }
-    assert sorted(clusters) == ["cart/pr-7", "cart/stable", "prices/pr-7", "prices/stable"]
-    options = clusters["prices/pr-7"]["typed_extension_protocol_options"]
+    assert sorted(clusters) == [
+        "outbound|50051|pr-7|prices.shop.svc.cluster.local",
+        "outbound|50051|stable|prices.shop.svc.cluster.local",
+        "outbound|8080|pr-7|cart.shop.svc.cluster.local",
+        "outbound|8080|stable|cart.shop.svc.cluster.local",
+    ]
+    options = clusters["outbound|50051|pr-7|prices.shop.svc.cluster.local"][
+        "typed_extension_protocol_options"
+    ]
     (protocol,) = options.values()
     assert protocol["explicit_http_config"] == {"http2_protocol_options": {}}
-    assert "typed_extension_protocol_options" not in clusters["cart/stable"]
+    assert (
+        "typed_extension_protocol_options"
+        not in clusters["outbound|8080|stable|cart.shop.svc.cluster.local"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -80,6 +90,65 @@ def test_unsupported_route_features_are_refused(
     with pytest.raises(UnsupportedRouteError, match=message) as info:
         envoy_config(objects, ENDPOINTS)
     assert "\n" not in str(info.value)
+
+
+def _table_objects() -> list[dict[str, Any]]:
+    return copy.deepcopy(render(parse_spec({**SPEC, "laneRouting": "table"})))
+
+
+def _filter_patch(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    envoy_filter = next(o for o in objects if o["kind"] == "EnvoyFilter")
+    patch: dict[str, Any] = envoy_filter["spec"]["configPatches"][0]
+    return patch
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda p: p.update(applyTo="HTTP_FILTER"), "only applyTo HTTP_ROUTE"),
+        (lambda p: p["patch"].update(operation="REPLACE"), "only operation MERGE"),
+        (lambda p: p["match"].update(context="SIDECAR_INBOUND"), "context 'SIDECAR_INBOUND'"),
+        (lambda p: p["match"]["routeConfiguration"].update(name="x"), "field 'name'"),
+        (lambda p: p["patch"]["value"].update(match={}), "field 'match'"),
+    ],
+)
+def test_unsupported_envoy_filter_patches_are_refused(mutate: Any, message: str) -> None:
+    """Only the lane table's route MERGE is translated; other EnvoyFilter shapes are refused."""
+    objects = _table_objects()
+    mutate(_filter_patch(objects))
+    with pytest.raises(UnsupportedRouteError, match=message) as info:
+        envoy_config(objects, ENDPOINTS)
+    assert "\n" not in str(info.value)
+
+
+def test_lane_table_clusters_must_be_declared_subsets() -> None:
+    """A lane table naming a subset no DestinationRule declares is refused before Envoy runs."""
+    objects = _table_objects()
+    plugin = _filter_patch(objects)["patch"]["value"]["route"]["inline_cluster_specifier_plugin"]
+    source = plugin["extension"]["typed_config"]["source_code"]
+    source["inline_string"] = source["inline_string"].replace("|pr-7|", "|pr-8|")
+    with pytest.raises(UnsupportedRouteError, match="subset 'pr-8'"):
+        envoy_config(objects, ENDPOINTS)
+
+
+def test_table_routing_keeps_two_routes_and_patches_the_lane_route() -> None:
+    """With laneRouting: table the lane route's cluster comes from the Lua lane table."""
+    config = envoy_config(_table_objects(), ENDPOINTS)
+    manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+    hosts = manager["typed_config"]["route_config"]["virtual_hosts"]
+    cart = next(h for h in hosts if "cart" in h["domains"])
+    assert [r["name"] for r in cart["routes"]] == [
+        "stable-fast-path#0",
+        "stable-fast-path#1",
+        "cart-lanes#0",
+    ]
+    action = cart["routes"][-1]["route"]
+    assert "cluster" not in action
+    lua = action["inline_cluster_specifier_plugin"]["extension"]["typed_config"]
+    assert (
+        '["7"] = "outbound|8080|pr-7|cart.shop.svc.cluster.local"'
+        in lua["source_code"]["inline_string"]
+    )
 
 
 def test_other_routing_kinds_are_refused(objects: list[dict[str, Any]]) -> None:
@@ -176,8 +245,8 @@ def test_mesh_command_writes_an_envoy_config(
     (listener,) = config["static_resources"]["listeners"]
     assert listener["address"]["socket_address"]["port_value"] == 10001
     assert [c["name"] for c in config["static_resources"]["clusters"]] == [
-        "cart/pr-7",
-        "cart/stable",
+        "outbound|80|pr-7|cart.default.svc.cluster.local",
+        "outbound|80|stable|cart.default.svc.cluster.local",
     ]
     assert main(argv[:-4]) == 2
     assert "no endpoint for cart/stable" in capsys.readouterr().err

@@ -23,6 +23,7 @@ SPEC: dict[str, Any] = {
         "pr-3": {"reviews": "reviews:pr-3", "productpage": "pp:pr-3"},
         "pr-31": {"reviews": "reviews:pr-31"},
         "alice": {"reviews": "reviews:alice"},
+        "pr-9": {"details": "details:pr-9"},
     },
 }
 
@@ -60,10 +61,10 @@ CASES: list[tuple[list[tuple[str, str]], str]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def mesh(start_mesh: Any) -> Any:
-    """One Envoy for the module, routing the spec above."""
-    return start_mesh(SPEC)
+@pytest.fixture(scope="module", params=["routes", "table"])
+def mesh(request: pytest.FixtureRequest, start_mesh: Any) -> Any:
+    """One Envoy per lane routing design, routing the spec above."""
+    return start_mesh({**SPEC, "laneRouting": request.param})
 
 
 @pytest.mark.parametrize(("headers", "subset"), CASES, ids=[f"{case[0]!s:.50}" for case in CASES])
@@ -95,6 +96,8 @@ def test_requests_without_a_lane_take_the_fast_path(
     mesh: Any, headers: list[tuple[str, str]], route: str
 ) -> None:
     """Requests that name no lane skip every lane route; a lane without a version falls back."""
+    if mesh.design == "table" and route == "stable#0":
+        route = "reviews-lanes#0"  # the lane table found no lane: its default, stable
     _, subset, matched = mesh.send("reviews", headers)
     assert (subset, matched) == ("stable", route)
 
@@ -123,3 +126,11 @@ def test_lane_requests_never_reach_the_canary(mesh: Any) -> None:
     """A lane with a version of the service always gets that version, not the split."""
     landed = {mesh.send("reviews", [("x-pr-id", "31")])[1] for _ in range(30)}
     assert landed == {"pr-31"}
+
+
+def test_a_lane_without_a_version_gets_the_split_of_unlaned_traffic(mesh: Any) -> None:
+    """details has a canary and lane pr-9: other lanes share the 95/5 split, pr-9 never does."""
+    landed = [mesh.send("details", [("x-lane-id", "pr-3")])[1] for _ in range(400)]
+    assert set(landed) == {"stable", "canary"}
+    assert 4 <= landed.count("canary") <= 45
+    assert {mesh.send("details", [("baggage", "lane=pr-9")])[1] for _ in range(30)} == {"pr-9"}

@@ -155,3 +155,34 @@ def test_grpc_port_is_named_for_the_protocol(spec: LanesSpec) -> None:
     ]
     assert service["spec"]["ports"][0]["name"] == "grpc-50051"
     assert service["spec"]["ports"][0]["appProtocol"] == "grpc"
+
+
+def test_table_routing_renders_one_lane_route_and_a_patch_per_port() -> None:
+    """laneRouting: table keeps two routes and patches the lane route on every service port."""
+    spec = parse_spec(
+        {
+            "laneRouting": "table",
+            "services": {
+                "cart": {"image": "c:1", "ports": [{"port": 8080}, {"port": 9090}]},
+                "tax": {"port": 80, "image": "t:1"},
+            },
+            "lanes": {"pr-7": {"cart": "c:7"}},
+        }
+    )
+    objects = render(spec)
+    (cart,) = [
+        o for o in objects if o["kind"] == "VirtualService" and "cart" in o["spec"]["hosts"][0]
+    ]
+    assert [route["name"] for route in cart["spec"]["http"]] == ["stable-fast-path", "cart-lanes"]
+    (envoy_filter,) = [o for o in objects if o["kind"] == "EnvoyFilter"]  # tax has no lane
+    patches = envoy_filter["spec"]["configPatches"]
+    assert [p["match"]["routeConfiguration"]["portNumber"] for p in patches] == [8080, 9090]
+    lua = patches[1]["patch"]["value"]["route"]["inline_cluster_specifier_plugin"]
+    assert '"outbound|9090|pr-7|cart.default.svc.cluster.local"' in str(lua)
+
+
+def test_gateway_api_output_does_not_depend_on_lane_routing(spec: LanesSpec) -> None:
+    """Gateway API has no lane table: laneRouting changes only the Istio objects."""
+    table = dataclasses.replace(spec, lane_routing="table")
+    assert render(table, "gateway-api") == render(spec, "gateway-api")
+    assert render(table, "istio") != render(spec, "istio")

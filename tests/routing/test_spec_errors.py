@@ -49,6 +49,7 @@ SPEC_ERRORS = [
         "canary.weight: expected a percentage 1-99",
     ),
     ("services: [cart]\n", "services: expected a mapping, got list"),
+    (GOOD + "laneRouting: hash\n", "laneRouting: expected one of routes, table, got 'hash'"),
     ("namespace: [unclosed\n", "line 2"),
 ]
 

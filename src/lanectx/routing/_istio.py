@@ -17,7 +17,14 @@ from ._match import SOURCES, HeaderMatch, any_member_regex, lane_matches
 from ._model import CANARY, STABLE, LanesSpec, Service
 from ._workloads import metadata
 
-__all__ = ["API_VERSION", "destination_rule", "host_name", "http_routes", "virtual_services"]
+__all__ = [
+    "API_VERSION",
+    "destination_rule",
+    "host_name",
+    "http_routes",
+    "table_route_name",
+    "virtual_services",
+]
 
 API_VERSION = "networking.istio.io/v1"
 Manifest = dict[str, Any]
@@ -74,8 +81,18 @@ def _fast_path(spec: LanesSpec) -> list[dict[str, Any]]:
     ]
 
 
+def table_route_name(service: Service) -> str:
+    """Return the name of *service*'s lane route (unique across the mesh's route tables)."""
+    return f"{service.name}-lanes"
+
+
 def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
-    """Return the ordered ``http`` routes of *service*'s VirtualService."""
+    """Return the ordered ``http`` routes of *service*'s VirtualService.
+
+    With ``laneRouting: table`` the lane routes are one route, ``<service>-lanes``,
+    whose destination the EnvoyFilter of `lanectx.routing._lane_table` replaces with a
+    lane table lookup; on its own it sends everything to stable (or the split).
+    """
     default = _default_route(spec, service)
     lanes = spec.lanes_of(service.name)
     if not lanes:
@@ -83,6 +100,8 @@ def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
     routes: list[dict[str, Any]] = [
         {"name": "stable-fast-path", "match": _fast_path(spec), "route": default}
     ]
+    if spec.lane_routing == "table":
+        return [*routes, {"name": table_route_name(service), "route": default}]
     by_lane = {lane.name: lane_matches(lane.name, spec.headers) for lane in lanes}
     for source in SOURCES:
         for lane, sources in by_lane.items():

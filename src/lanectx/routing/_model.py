@@ -13,6 +13,7 @@ __all__ = ["Canary", "Headers", "Ingress", "Lane", "LanesSpec", "Port", "Service
 
 STABLE = "stable"
 CANARY = "canary"
+LANE_ROUTING = ("routes", "table")
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,17 @@ class Headers:
 
 @dataclass(frozen=True)
 class LanesSpec:
-    """A validated lanes spec: namespace, services and lanes, each sorted by name."""
+    """A validated lanes spec: namespace, services and lanes, each sorted by name.
+
+    *lane_routing* is ``routes`` (one mesh route per lane and header source) or
+    ``table`` (one route whose cluster is looked up in a per-service lane table).
+    """
 
     namespace: str
     services: tuple[Service, ...]
     lanes: tuple[Lane, ...] = ()
     headers: Headers = Headers()
+    lane_routing: str = "routes"
 
     def service(self, name: str) -> Service:
         """Return the service called *name* (KeyError when unknown)."""

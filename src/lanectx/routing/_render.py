@@ -14,6 +14,7 @@ from typing import Any
 from ._errors import SpecError
 from ._gateway import gateway_objects, lane_gateway_objects
 from ._istio import destination_rule, virtual_services
+from ._lane_table import envoy_filter
 from ._model import CANARY, STABLE, LanesSpec, Service
 from ._workloads import deployment, lane_deployments, service_account, services
 from ._yaml import dump_documents
@@ -38,6 +39,7 @@ _KIND_ORDER = (
     "DestinationRule",
     "VirtualService",
     "HTTPRoute",
+    "EnvoyFilter",
 )
 
 
@@ -62,7 +64,10 @@ def render_routes(spec: LanesSpec, service: Service, target: str = "istio") -> l
     """Return *service*'s shared routing objects, holding every lane of *spec*."""
     _check_target(target)
     if target == "istio":
-        return [destination_rule(spec, service), *virtual_services(spec, service)]
+        objects = [destination_rule(spec, service), *virtual_services(spec, service)]
+        if spec.lane_routing == "table" and spec.lanes_of(service.name):
+            objects.append(envoy_filter(spec, service))
+        return objects
     return gateway_objects(spec, service)
 
 

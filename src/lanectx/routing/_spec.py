@@ -16,7 +16,18 @@ from typing import Any
 from lanectx._lane import MAX_LANE_LENGTH, is_valid_lane
 
 from ._errors import SpecError
-from ._model import CANARY, STABLE, Canary, Headers, Ingress, Lane, LanesSpec, Port, Service
+from ._model import (
+    CANARY,
+    LANE_ROUTING,
+    STABLE,
+    Canary,
+    Headers,
+    Ingress,
+    Lane,
+    LanesSpec,
+    Port,
+    Service,
+)
 from ._names import DNS_LABEL, object_name
 from ._yaml import load_yaml_text
 
@@ -180,9 +191,17 @@ def _headers(raw: object) -> Headers:
     )
 
 
+def _lane_routing(value: object) -> str:
+    """Read ``laneRouting``: ``routes`` (the default) or ``table``."""
+    if value not in LANE_ROUTING:
+        choices = ", ".join(LANE_ROUTING)
+        raise SpecError(f"laneRouting: expected one of {choices}, got {value!r}")
+    return str(value)
+
+
 def parse_spec(data: object) -> LanesSpec:
     """Validate parsed YAML *data* and return the `LanesSpec` it describes."""
-    root = _mapping(data, "spec", ("headers", "lanes", "namespace", "services"))
+    root = _mapping(data, "spec", ("headers", "laneRouting", "lanes", "namespace", "services"))
     namespace = check_namespace(root.get("namespace", "default"))
     raw_services = _mapping(root.get("services"), "services")
     if not raw_services:
@@ -195,6 +214,7 @@ def parse_spec(data: object) -> LanesSpec:
         services=tuple(services[name] for name in sorted(services)),
         lanes=tuple(sorted(lanes, key=lambda lane: lane.name)),
         headers=_headers(root.get("headers") or {}),
+        lane_routing=_lane_routing(root.get("laneRouting", "routes")),
     )
 
 

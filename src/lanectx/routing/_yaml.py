@@ -73,6 +73,13 @@ def dump_documents(documents: Iterable[Mapping[str, Any]], header: str = "") -> 
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
+    def block_text(dumper: Any, text: str) -> Any:
+        # Programs (Lua) read best as literal blocks; PyYAML quotes them when it must.
+        style = "|" if "\n" in text else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+    Dumper.add_representer(str, block_text)
+
     parts = [
         yaml.dump(dict(doc), Dumper=Dumper, sort_keys=False, default_flow_style=False, width=1000)
         for doc in documents

@@ -2,8 +2,10 @@
 
 One listener; one virtual host per VirtualService (domains: the service's short and
 qualified names, or the external hosts of a gateway-bound one); one cluster per
-``(service, subset)`` with its endpoint from *endpoints*. Only what lanectx renders is
-supported; anything else raises `UnsupportedRouteError` (one line)::
+``(service, subset)`` with its endpoint from *endpoints*, named like Istio's
+(``outbound|<port>|<subset>|<host>``) so the lane tables of ``laneRouting: table``
+(EnvoyFilter route patches) run unchanged. Only what lanectx renders is supported;
+anything else raises `UnsupportedRouteError` (one line)::
 
     from lanectx.routing import load_spec, render
     from lanectx.routing.envoy import envoy_config, EnvoyProcess
@@ -21,6 +23,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ._envoy_patches import RoutePatch, apply_patches, clusters_named, route_patches
 from ._envoy_process import EnvoyProcess, find_envoy
 from ._envoy_routes import envoy_routes, refuse_unknown
 from ._errors import UnsupportedRouteError
@@ -87,6 +90,7 @@ class _Mesh:
         self.namespaces: dict[str, str] = {}
         self.http2: set[str] = set()
         self.subsets: dict[str, set[str]] = {}
+        self.ports: dict[str, int] = {}
         self.known = {service for service, _ in endpoints}
         for obj in objects:
             meta = obj.get("metadata") or {}
@@ -95,6 +99,8 @@ class _Mesh:
                 self.known.add(name)
                 self.namespaces.setdefault(name, namespace)
                 ports = (obj.get("spec") or {}).get("ports") or []
+                if ports and isinstance(ports[0].get("port"), int):
+                    self.ports.setdefault(name, ports[0]["port"])
                 if any(
                     str(p.get("appProtocol", p.get("name", ""))).startswith(("grpc", "http2"))
                     for p in ports
@@ -146,9 +152,22 @@ def envoy_config(
     """
     mesh = _Mesh(objects, endpoints)
     used: dict[str, tuple[str, str]] = {}
+    patches: list[RoutePatch] = [
+        patch
+        for obj in objects
+        if obj.get("kind") == "EnvoyFilter"
+        for patch in route_patches(obj, f"EnvoyFilter/{(obj.get('metadata') or {}).get('name')}")
+    ]
 
     def cluster_for(host: str, subset: str, *, namespace: str, where: str) -> str:
         service = mesh.service_of(host, namespace, where)
+        _check_subset(service, subset, where)
+        port = mesh.ports.get(service, 80)
+        name = f"outbound|{port}|{subset}|{service}.{namespace}.svc.cluster.local"
+        used[name] = (service, subset)
+        return name
+
+    def _check_subset(service: str, subset: str, where: str) -> None:
         if subset not in mesh.subsets.get(service, set()):
             raise UnsupportedRouteError(
                 f"{where}: subset {subset!r} of {service!r} is not declared in a DestinationRule"
@@ -157,16 +176,24 @@ def envoy_config(
             raise UnsupportedRouteError(
                 f"{where}: no endpoint for {service}/{subset}: add {service}/{subset}=HOST:PORT"
             )
-        name = f"{service}/{subset}"
-        used[name] = (service, subset)
-        return name
+
+    def patched_clusters(route: Mapping[str, Any], where: str) -> None:
+        """Check and keep the clusters a patched route (a lane table) may pick."""
+        for name in clusters_named(route.get("route") or {}):
+            _, port, subset, host = name.split("|")
+            service, _, namespace = host.removesuffix(".svc.cluster.local").partition(".")
+            if host != f"{service}.{namespace}.svc.cluster.local" or int(port) != mesh.ports.get(
+                service, 80
+            ):
+                raise UnsupportedRouteError(f"{where}: cluster {name!r} is not a mesh service port")
+            cluster_for(service, subset, namespace=namespace, where=where)
 
     virtual_hosts: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
     for obj in objects:
         kind, meta = obj.get("kind"), obj.get("metadata") or {}
         where = f"{kind}/{meta.get('name')}"
-        if kind in _IGNORED_KINDS or kind in ("Service", "DestinationRule"):
+        if kind in _IGNORED_KINDS or kind in ("Service", "DestinationRule", "EnvoyFilter"):
             continue
         if kind != "VirtualService":
             raise UnsupportedRouteError(
@@ -180,6 +207,13 @@ def envoy_config(
             functools.partial(cluster_for, namespace=namespace, where=where),
             where,
         )
+        hosts = [str(host) for host in spec.get("hosts") or []]
+        gateway = bool(spec.get("gateways")) or not hosts
+        if patches:
+            service = "" if gateway else mesh.service_of(hosts[0], namespace, where)
+            apply_patches(routes, patches, gateway=gateway, port=mesh.ports.get(service, 80))
+        for route in routes:
+            patched_clusters(route, where)
         if route_header:
             for route in routes:
                 route["response_headers_to_add"] = [
