@@ -3,7 +3,8 @@
     from _bench import interleave, summary, load, pinned
 
 Nothing here asserts a speed. `load` drives a URL with ``wrk`` (else ``hey``, else a
-small Python keep-alive loop, labelled as such) for a bounded number of seconds;
+small Python keep-alive loop, labelled as such) for a bounded number of seconds, and
+raises when any response is not 2xx (a benchmark of error pages measures nothing);
 `pinned` prefixes a command with ``taskset -c <core>`` when there are two cores.
 """
 
@@ -95,6 +96,9 @@ def _wrk(url: str, headers: Sequence[str], seconds: float, connections: int) -> 
     out = subprocess.run(
         pinned(LOAD_CORE, [*command, url]), capture_output=True, text=True, timeout=60, check=True
     ).stdout
+    failed = re.search(r"Non-2xx or 3xx responses: \d+", out)
+    if failed:
+        raise RuntimeError(f"wrk {url}: {failed.group(0)}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     lat = {
         p: float(v) * _UNITS[u] for p, v, u in re.findall(r"\s(50|99)%\s+([\d.]+)(us|ms|s)\b", out)
@@ -109,6 +113,9 @@ def _hey(url: str, headers: Sequence[str], seconds: float, connections: int) -> 
     out = subprocess.run(
         pinned(LOAD_CORE, [*command, url]), capture_output=True, text=True, timeout=60, check=True
     ).stdout
+    statuses = re.findall(r"\[(\d{3})\]\s+\d+ responses", out)
+    if any(not status.startswith("2") for status in statuses) or "Error distribution" in out:
+        raise RuntimeError(f"hey {url}: not every response was 2xx: {statuses}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     lat = dict(re.findall(r"(50|99)% in ([\d.]+) secs", out))
     return rps, float(lat["50"]) * 1e3, float(lat["99"]) * 1e3
@@ -123,7 +130,10 @@ def _python(url: str, headers: Sequence[str], seconds: float) -> tuple[float, ..
     try:
         while (start := time.perf_counter()) < deadline:
             connection.request("GET", parts.path or "/", headers=sent)
-            connection.getresponse().read()
+            response = connection.getresponse()
+            response.read()
+            if not 200 <= response.status < 300:
+                raise RuntimeError(f"GET {url}: status {response.status}")
             times.append(time.perf_counter() - start)
     finally:
         connection.close()

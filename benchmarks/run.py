@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         if result.returncode != 0:
             print(result.stderr, file=sys.stderr)
             failed.append(script)
-        sections.append(f"## {script}\n\n```\n$ {' '.join(cmd[1:])}\n```\n\n{result.stdout}")
+        shown = " ".join([f"python benchmarks/{script}", *(quick if args.quick else full)])
+        sections.append(f"## {script}\n\n```\n$ {shown}\n```\n\n{result.stdout}")
     if not args.quick:
         head = (
             "# Benchmarks\n\n"
