@@ -77,6 +77,7 @@ class LaneConfig:
     trusted_networks: Networks | None = field(init=False, repr=False, compare=False)
     inbound_keys: frozenset[str | bytes] = field(init=False, repr=False, compare=False)
     first_header: str | None = field(init=False, repr=False, compare=False)
+    environ_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _hosts: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +113,7 @@ class LaneConfig:
         names = (*self.lane_headers, *self.pr_headers, "baggage")
         put(self, "first_header", self.lane_headers[0] if self.lane_headers else None)
         put(self, "inbound_keys", frozenset((*names, *(n.encode("latin-1") for n in names))))
+        put(self, "environ_keys", tuple("HTTP_" + n.upper().replace("-", "_") for n in names))
 
     def host_allowed(self, host: str | None) -> bool:
         """Return True when outbound calls to *host* may carry the lane."""

@@ -155,6 +155,20 @@ def environ_values(environ: Mapping[str, Any]) -> HeaderValues:
     return values
 
 
+def lane_from_environ(config: LaneConfig, environ: Mapping[str, Any]) -> str | None:
+    """Pick the lane of a WSGI environ: a valid first lane header decides at once, and
+    an environ with none of the lane headers is done after one lookup per header."""
+    first = config.environ_keys[0] if config.lane_headers else None
+    if first is not None:
+        value = environ.get(first)
+        if value is not None and is_valid_lane(value):
+            return value  # type: ignore[no-any-return]
+    for key in config.environ_keys:
+        if key in environ:
+            return lane_from_values(config, environ_values(environ))
+    return None
+
+
 def lane_from_carrier(config: LaneConfig, carrier: Any, values: HeaderValues) -> str | None:
     """Pick the lane of a propagator carrier; *values* is the getter's lookup.
 
@@ -166,5 +180,5 @@ def lane_from_carrier(config: LaneConfig, carrier: Any, values: HeaderValues) ->
         if carrier.get("type") in ("http", "websocket") and isinstance(headers, list):
             return lane_from_pairs(config, headers)
         if "wsgi.version" in carrier:
-            return lane_from_values(config, environ_values(carrier))
+            return lane_from_environ(config, carrier)
     return lane_from_values(config, values)

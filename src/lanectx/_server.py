@@ -21,6 +21,8 @@ def request_context(config: LaneConfig, lane: str | None, trusted: bool = True) 
     """
     current = get_current()
     key = config.baggage_key
+    if not current:  # an empty context: no baggage to clean, no span to mark
+        return None if lane is None or not trusted else baggage.set_baggage(key, lane, current)
     if not trusted:
         present = baggage.get_baggage(key, current) is not None
         return baggage.remove_baggage(key, current) if present else None

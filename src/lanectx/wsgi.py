@@ -16,7 +16,7 @@ from opentelemetry import context
 from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
-from ._lane import environ_values, lane_from_values
+from ._lane import environ_values, lane_from_environ
 from ._server import request_context
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
@@ -43,12 +43,11 @@ class LaneMiddleware:
 
 def read_lane(config: LaneConfig, environ: dict[str, Any]) -> tuple[str | None, bool]:
     """Return (the request's lane, whether its caller may choose one); the lane is None if not."""
-    values = environ_values(environ)
     if not config.trust_all and not config.caller_trusted(
-        environ.get("REMOTE_ADDR"), values(config.trust_header or "")
+        environ.get("REMOTE_ADDR"), environ_values(environ)(config.trust_header or "")
     ):
         return None, False
-    return lane_from_values(config, values), True
+    return lane_from_environ(config, environ), True
 
 
 def run_in_lane(
