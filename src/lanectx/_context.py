@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from opentelemetry import baggage, context
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 
 from ._config import LaneConfig, active_config
 from ._lane import is_valid_lane, validate_lane
@@ -20,8 +20,11 @@ __all__ = ["context_with_lane", "current_lane", "use_lane"]
 
 def current_lane(ctx: Context | None = None, config: LaneConfig | None = None) -> str | None:
     """Return the lane of *ctx* (default: the current context), or None."""
-    key = (config or active_config()).baggage_key
-    value = baggage.get_baggage(key, ctx)
+    if ctx is None:
+        ctx = get_current()
+    if not ctx:  # an empty context holds no baggage (the common case with no lane)
+        return None
+    value = baggage.get_baggage((config or active_config()).baggage_key, ctx)
     return value if is_valid_lane(value) else None  # type: ignore[return-value]
 
 
