@@ -16,17 +16,7 @@ from ._baggage import with_member, without_member
 from ._config import LaneConfig
 from ._context import current_lane
 
-__all__ = ["carries_lane", "prepare_request"]
-
-
-def carries_lane(config: LaneConfig, headers: MutableMapping[str, str]) -> bool:
-    """Return True when *headers* hold any header `prepare_request` may set or strip.
-
-    Cheap for dict-backed headers (requests); for httpx, where each lookup scans the
-    header list, computing the host is cheaper.
-    """
-    names = (*config.lane_headers, *config.pr_headers, config.outbound_header, "baggage")
-    return any(name and name in headers for name in names)
+__all__ = ["prepare_request"]
 
 
 def prepare_request(

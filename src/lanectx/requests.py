@@ -18,8 +18,7 @@ import requests
 from opentelemetry import context
 
 from ._config import LaneConfig
-from ._context import current_lane
-from ._outbound import carries_lane, prepare_request
+from ._outbound import prepare_request
 from ._patch import patch
 
 __all__: list[str] = []
@@ -32,11 +31,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         @functools.wraps(original)
         def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
             ctx = None
-            # With no lane and no lane header there is nothing to add or strip: skip
-            # parsing the URL for its host.
-            if switch.on and (
-                current_lane(None, config) is not None or carries_lane(config, request.headers)
-            ):
+            if switch.on:
                 host = urlsplit(request.url or "").hostname
                 ctx = prepare_request(config, host, request.headers)
             if ctx is None:
