@@ -37,6 +37,25 @@ def interleave(
     return samples
 
 
+def paired(
+    pairs: Sequence[tuple[str, str]], rounds: int, run: Callable[[str], float]
+) -> dict[str, list[float]]:
+    """Run each (baseline, case) pair back to back once per round, alternating which goes
+    first, the pairs in a rotating order; return the samples per name, aligned by round.
+
+    A ratio of the two samples of one round compares runs seconds apart, which is what
+    keeps a shared machine's drift out of the comparison.
+    """
+    samples: dict[str, list[float]] = {name: [] for pair in pairs for name in pair}
+    order = list(pairs)
+    for number in range(rounds):
+        shift = number % len(order)
+        for base, case in order[shift:] + order[:shift]:
+            for name in (base, case) if number % 2 == 0 else (case, base):
+                samples[name].append(run(name))
+    return samples
+
+
 def summary(values: Sequence[float]) -> tuple[float, float, float]:
     """Return (median, min, max) of *values*."""
     return statistics.median(values), min(values), max(values)

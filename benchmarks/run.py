@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             f"Run {datetime.date.today()} on {platform.machine()}, {platform.system()}, "
             f"Python {platform.python_version()}, opentelemetry-api {version('opentelemetry-api')}"
             f", lanectx {version('lanectx')}, {machine()}. Regenerate: `make bench`.\n\n"
-            "Targets are marked *met* or **missed** in each table. The machine is shared:\n"
-            "variants are interleaved round by round and every ratio is against a baseline\n"
-            "measured in the same run.\n\n"
+            "Targets are marked *met* or **missed** in each table. The machine is shared\n"
+            "(2 cores, noisy neighbours): every case runs beside its baseline round by round,\n"
+            "and every ratio is against a baseline measured in the same run.\n\n"
         )
         args.output.write_text(head + "\n".join(sections))
     print(f"total {time.monotonic() - started_all:.0f} s")

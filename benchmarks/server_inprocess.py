@@ -4,24 +4,25 @@
 
 Four stacks (see ``_apps.py``): bare, lanectx lift only, OTel only, OTel + lanectx;
 requests with ``x-lane-id: pr-123`` and without a lane. Rounds of every case are
-interleaved in a rotating order, each round of a case a fixed slice of time; times are
-process CPU time (steadier than wall time on a shared machine; it includes the span
-processor's thread). The table gives the median of the per-round means,
-their min-max range, the µs added over the stack's baseline measured in the same run,
-and the throughput ratio (baseline µs / case µs). Targets: lift ≤ +2 µs per request;
-OTel + lanectx ≥ 0.95x OTel alone.
+run as pairs, each stack with lanectx right after (or before) the same stack without
+it, each run a fixed slice of time; times are process CPU time (steadier than wall time
+on a shared machine; it includes the span processor's thread). The table gives the
+median of the per-round means and their min-max range; the µs added and the throughput
+ratio (baseline µs / case µs) are medians over rounds of each round's pair. Targets:
+lift ≤ +2 µs per request; OTel + lanectx ≥ 0.95x OTel alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 from _apps import VARIANTS, asgi_app, lanectx_off, lanectx_on, wsgi_app
-from _bench import interleave, spread, summary, verdict
+from _bench import paired, spread, summary, verdict
 
 BASE = [
     (b"host", b"productpage:9080"),
@@ -121,22 +122,33 @@ def _wsgi_runner(counts: dict[str, int]) -> Callable[[str], float]:
     return run
 
 
+BASELINE = {"lift": "bare", "otel+lanectx": "otel"}
+PAIRS = [
+    (f"{base} / {lane}", f"{variant} / {lane}")
+    for variant, base in BASELINE.items()
+    for lane in HEADERS
+]
+
+
 def table(kind: str, samples: dict[str, list[float]]) -> list[str]:
     """Return the markdown rows for one interface, with the targets marked."""
     median = {case: summary(values)[0] for case, values in samples.items()}
     rows = []
-    for case, values in samples.items():
+    for case, values in sorted(
+        samples.items(), key=lambda item: VARIANTS.index(item[0].split(" / ")[0])
+    ):
         variant, lane = case.split(" / ")
-        base = {"lift": "bare", "otel+lanectx": "otel"}.get(variant)
+        base = BASELINE.get(variant)
         added = ratio = target = ""
         if base:
-            baseline = median[f"{base} / {lane}"]
-            added = f"{median[case] - baseline:+.2f}"
-            ratio = f"{baseline / median[case]:.3f}x"
+            pairs = list(zip(samples[f"{base} / {lane}"], values, strict=True))
+            more = statistics.median(ours - theirs for theirs, ours in pairs)
+            times = statistics.median(theirs / ours for theirs, ours in pairs)
+            added, ratio = f"{more:+.2f}", f"{times:.3f}x"
             if variant == "lift":
-                target = f"≤ +2 µs: {verdict(median[case] - baseline <= 2.0)}"
+                target = f"≤ +2 µs: {verdict(more <= 2.0)}"
             else:
-                target = f"≥ 0.95x: {verdict(baseline / median[case] >= 0.95)}"
+                target = f"≥ 0.95x: {verdict(times >= 0.95)}"
         rows.append(
             f"| {kind} | {variant} | {lane} | {median[case]:.2f} | {spread(values)} "
             f"| {added} | {ratio} | {target} |"
@@ -148,18 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few short rounds only")
     args = parser.parse_args(argv)
-    rounds, slice_s = (3, 0.02) if args.quick else (21, 0.25)
-    cases = [f"{variant} / {lane}" for variant in VARIANTS for lane in HEADERS]
+    rounds, slice_s = (2, 0.02) if args.quick else (30, 0.25)
+    cases = [name for pair in PAIRS for name in pair]
     results = {}
     for kind, make in (("ASGI", _asgi_runner), ("WSGI", _wsgi_runner)):
         counts: dict[str, int] = {}
         runner = make(counts)
         for case in cases:  # warm up, then size each case's round to the time slice
             counts[case] = max(20, int(slice_s / (min(runner(case) for _ in range(3)) * 1e-6)))
-        results[kind] = interleave(cases, rounds, runner)
-    print(f"In process, app called directly: {rounds} interleaved rounds of ~{slice_s} s per case.")
-    print("µs/request: median of per-round means; added and ratio are against the same")
-    print("stack without lanectx (lift vs bare, OTel + lanectx vs OTel), same lane header.")
+        results[kind] = paired(PAIRS, rounds, runner)
+    print(f"In process, app called directly: {rounds} rounds of ~{slice_s} s per case, each")
+    print("case right beside its baseline, the same stack without lanectx (lift vs bare,")
+    print("OTel + lanectx vs OTel) and the same lane header. µs/request: median of per-round")
+    print("means; added and ratio: medians of the per-round differences and ratios.")
     print()
     print("| app | stack | request | µs/request | spread | added µs | throughput ratio | target |")
     print("|---|---|---|---:|---:|---:|---:|---|")

@@ -5,10 +5,11 @@
 Starts one uvicorn process per stack (see ``_apps.py``: bare Starlette hello, lanectx
 lift only, OTel only, OTel + lanectx) on 127.0.0.1, all pinned to core 0, and drives
 them one at a time with ``wrk`` (else ``hey``, else a Python loop) pinned to core 1,
-for a few seconds per run, with ``x-lane-id: pr-123`` and without a lane. Rounds of
-every case are interleaved; the table gives the median requests/s of the rounds,
-their range, the median p50/p99 latency, and the ratio to the stack without lanectx
-in the same run. Targets: lift ≥ 0.97x bare; OTel + lanectx ≥ 0.95x OTel alone.
+for a few seconds per run, with ``x-lane-id: pr-123`` and without a lane. Each round
+runs every stack with lanectx right beside the same stack without it (alternating which
+goes first); the table gives the median requests/s of the rounds, their range, the
+median p50/p99 latency, and the median over rounds of the ratio of each round's pair.
+Targets: lift ≥ 0.97x bare; OTel + lanectx ≥ 0.95x OTel alone.
 Every server started here is stopped before the script exits.
 """
 
@@ -22,9 +23,9 @@ import sys
 from _bench import (
     SERVER_CORE,
     free_port,
-    interleave,
     load,
     load_tool,
+    paired,
     pinned,
     stop,
     verdict,
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args.serve, args.port)
         return 0
-    rounds, seconds = (1, 1.0) if args.quick else (5, 3.0)
+    rounds, seconds = (1, 1.0) if args.quick else (8, 2.0)
     ports: dict[str, int] = {}
     servers = []
     try:
@@ -75,29 +76,37 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault(case, []).append(result)
             return result[0]
 
+        pairs = [
+            (f"{base} / {lane}", f"{variant} / {lane}")
+            for variant, (base, _) in TARGETS.items()
+            for lane in HEADERS
+        ]
         cases = [f"{variant} / {lane}" for variant in VARIANTS for lane in HEADERS]
         for case in cases:  # warm up
             load(
                 f"http://127.0.0.1:{ports[case.split(' / ')[0]]}/", HEADERS[case.split(" / ")[1]], 1
             )
-        rps = interleave(cases, rounds, run)
+        rps = paired(pairs, rounds, run)
     finally:
         for server in servers:
             stop(server)
     print(f"uvicorn on 127.0.0.1 (core {SERVER_CORE}), load by {load_tool()} (other core),")
-    print(f"8 connections, {rounds} interleaved rounds of {seconds:.0f} s per case; medians.")
+    print(f"8 connections, {rounds} rounds of {seconds:.0f} s per case, each stack with lanectx")
+    print("beside the same stack without it; medians, ratios: median of per-round ratios.")
     print()
     print("| stack | request | req/s | range | p50 ms | p99 ms | ratio | target |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     medians = {case: statistics.median(values) for case, values in rps.items()}
-    for case, values in rps.items():
+    for case in cases:
+        values = rps[case]
         variant, lane = case.split(" / ")
         p50 = statistics.median(r[1] for r in results[case])
         p99 = statistics.median(r[2] for r in results[case])
         ratio = target = ""
         if variant in TARGETS:
             base, minimum = TARGETS[variant]
-            value = medians[case] / medians[f"{base} / {lane}"]
+            pair = zip(values, rps[f"{base} / {lane}"], strict=True)
+            value = statistics.median(ours / theirs for ours, theirs in pair)
             ratio, target = f"{value:.3f}x", f"≥ {minimum}x {base}: {verdict(value >= minimum)}"
         print(
             f"| {variant} | {lane} | {medians[case]:.0f} | {min(values):.0f}-{max(values):.0f} "
