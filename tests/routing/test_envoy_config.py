@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from concurrent import futures
 from typing import Any
 
@@ -121,18 +122,19 @@ def test_unsupported_envoy_filter_patches_are_refused(mutate: Any, message: str)
     assert "\n" not in str(info.value)
 
 
-def test_lane_table_clusters_must_be_declared_subsets() -> None:
+@pytest.mark.parametrize("index", [0, 1], ids=["matcher", "lua"])
+def test_lane_table_clusters_must_be_declared_subsets(index: int) -> None:
     """A lane table naming a subset no DestinationRule declares is refused before Envoy runs."""
     objects = _table_objects()
-    plugin = _filter_patch(objects)["patch"]["value"]["route"]["inline_cluster_specifier_plugin"]
-    source = plugin["extension"]["typed_config"]["source_code"]
-    source["inline_string"] = source["inline_string"].replace("|pr-7|", "|pr-8|")
+    envoy_filter = next(o for o in objects if o["kind"] == "EnvoyFilter")
+    patches = envoy_filter["spec"]["configPatches"]
+    patches[index] = json.loads(json.dumps(patches[index]).replace("|pr-7|", "|pr-8|"))
     with pytest.raises(UnsupportedRouteError, match="subset 'pr-8'"):
         envoy_config(objects, ENDPOINTS)
 
 
-def test_table_routing_keeps_two_routes_and_patches_the_lane_route() -> None:
-    """With laneRouting: table the lane route's cluster comes from the Lua lane table."""
+def test_table_routing_has_three_routes_and_patches_both_lane_routes() -> None:
+    """With laneRouting: table the lane routes' clusters come from the lane tables."""
     config = envoy_config(_table_objects(), ENDPOINTS)
     manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
     hosts = manager["typed_config"]["route_config"]["virtual_hosts"]
@@ -141,14 +143,16 @@ def test_table_routing_keeps_two_routes_and_patches_the_lane_route() -> None:
         "stable-fast-path#0",
         "stable-fast-path#1",
         "cart-lanes#0",
+        "cart-lanes-other#0",
     ]
-    action = cart["routes"][-1]["route"]
-    assert "cluster" not in action
-    lua = action["inline_cluster_specifier_plugin"]["extension"]["typed_config"]
-    assert (
-        '["7"] = "outbound|8080|pr-7|cart.shop.svc.cluster.local"'
-        in lua["source_code"]["inline_string"]
-    )
+    assert cart["routes"][2]["match"]["headers"] == [{"name": "x-lane-id", "present_match": True}]
+    plugins = [r["route"]["inline_cluster_specifier_plugin"] for r in cart["routes"][2:]]
+    assert all("cluster" not in r["route"] for r in cart["routes"][2:])
+    matcher = json.dumps(plugins[0])
+    assert '"pr-7": {"action"' in matcher
+    assert '"7": {"action"' in matcher
+    lua = plugins[1]["extension"]["typed_config"]["source_code"]["inline_string"]
+    assert '["7"] = "outbound|8080|pr-7|cart.shop.svc.cluster.local"' in lua
 
 
 def test_other_routing_kinds_are_refused(objects: list[dict[str, Any]]) -> None:

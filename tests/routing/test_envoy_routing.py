@@ -91,13 +91,14 @@ def test_short_and_qualified_host_names_reach_the_service(mesh: Any, host: str) 
         ([("baggage", "lane=nobody")], "stable#0"),
         ([("x-lane-id", "nobody")], "stable#0"),
     ],
+    ids=["none", "other baggage", "lane as a property", "unknown baggage lane", "unknown lane"],
 )
 def test_requests_without_a_lane_take_the_fast_path(
     mesh: Any, headers: list[tuple[str, str]], route: str
 ) -> None:
     """Requests that name no lane skip every lane route; a lane without a version falls back."""
-    if mesh.design == "table" and route == "stable#0":
-        route = "reviews-lanes#0"  # the lane table found no lane: its default, stable
+    if mesh.design == "table" and route == "stable#0":  # a lane table found no lane
+        route = "reviews-lanes#0" if headers[0][0] == "x-lane-id" else "reviews-lanes-other#0"
     _, subset, matched = mesh.send("reviews", headers)
     assert (subset, matched) == ("stable", route)
 
@@ -128,9 +129,14 @@ def test_lane_requests_never_reach_the_canary(mesh: Any) -> None:
     assert landed == {"pr-31"}
 
 
-def test_a_lane_without_a_version_gets_the_split_of_unlaned_traffic(mesh: Any) -> None:
-    """details has a canary and lane pr-9: other lanes share the 95/5 split, pr-9 never does."""
-    landed = [mesh.send("details", [("x-lane-id", "pr-3")])[1] for _ in range(400)]
-    assert set(landed) == {"stable", "canary"}
-    assert 4 <= landed.count("canary") <= 45
-    assert {mesh.send("details", [("baggage", "lane=pr-9")])[1] for _ in range(30)} == {"pr-9"}
+@pytest.mark.parametrize(
+    "headers",
+    [[("x-lane-id", "pr-3")], [("x-pr-id", "3")], [("baggage", "lane=pr-3")], []],
+    ids=["x-lane-id", "x-pr-id", "baggage", "no lane"],
+)
+def test_only_unlaned_traffic_reaches_the_canary(mesh: Any, headers: list[tuple[str, str]]) -> None:
+    """details has a canary and lane pr-9: a lane without a version of details (pr-3) goes
+    to stable, never to the canary; only requests without a lane get the 95/5 split."""
+    landed = [mesh.send("details", headers)[1] for _ in range(200)]
+    assert set(landed) == ({"stable", "canary"} if not headers else {"stable"})
+    assert {mesh.send("details", [("baggage", "lane=pr-9")])[1] for _ in range(20)} == {"pr-9"}

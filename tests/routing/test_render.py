@@ -114,8 +114,9 @@ def test_route_order_is_fast_path_then_sources_then_default(spec: LanesSpec) -> 
         "pr-8-baggage",
         "stable",
     ]
-    weights = [d["weight"] for d in service["spec"]["http"][-1]["route"]]
-    assert weights == [90, 10]
+    weights = [d["weight"] for d in service["spec"]["http"][0]["route"]]
+    assert weights == [90, 10]  # unlaned traffic is split; lane requests never are
+    assert [d["destination"]["subset"] for d in service["spec"]["http"][-1]["route"]] == ["stable"]
 
 
 def test_removing_a_lane_removes_it_from_shared_routes(spec: LanesSpec) -> None:
@@ -157,8 +158,8 @@ def test_grpc_port_is_named_for_the_protocol(spec: LanesSpec) -> None:
     assert service["spec"]["ports"][0]["appProtocol"] == "grpc"
 
 
-def test_table_routing_renders_one_lane_route_and_a_patch_per_port() -> None:
-    """laneRouting: table keeps two routes and patches the lane route on every service port."""
+def test_table_routing_renders_two_lane_routes_and_patches_per_port() -> None:
+    """laneRouting: table has two lane routes and patches both on every service port."""
     spec = parse_spec(
         {
             "laneRouting": "table",
@@ -173,11 +174,20 @@ def test_table_routing_renders_one_lane_route_and_a_patch_per_port() -> None:
     (cart,) = [
         o for o in objects if o["kind"] == "VirtualService" and "cart" in o["spec"]["hosts"][0]
     ]
-    assert [route["name"] for route in cart["spec"]["http"]] == ["stable-fast-path", "cart-lanes"]
+    assert [route["name"] for route in cart["spec"]["http"]] == [
+        "stable-fast-path",
+        "cart-lanes",
+        "cart-lanes-other",
+    ]
     (envoy_filter,) = [o for o in objects if o["kind"] == "EnvoyFilter"]  # tax has no lane
     patches = envoy_filter["spec"]["configPatches"]
-    assert [p["match"]["routeConfiguration"]["portNumber"] for p in patches] == [8080, 9090]
-    lua = patches[1]["patch"]["value"]["route"]["inline_cluster_specifier_plugin"]
+    assert [p["match"]["routeConfiguration"]["portNumber"] for p in patches] == [
+        8080,
+        8080,
+        9090,
+        9090,
+    ]
+    lua = patches[3]["patch"]["value"]["route"]["inline_cluster_specifier_plugin"]
     assert '"outbound|9090|pr-7|cart.default.svc.cluster.local"' in str(lua)
 
 

@@ -3,7 +3,7 @@
 Route order in each VirtualService: the stable fast path (no lane header, no PR header,
 no baggage ``lane`` member: straight to stable without testing any lane), then the
 lane routes grouped by source in precedence order (every lane's header match, then
-PR header, then baggage), then the default route to stable (or the canary split)::
+PR header, then baggage), then stable, for lanes without a version of the service::
 
     destination_rule(spec, spec.service("reviews"))
     virtual_services(spec, spec.service("reviews"))
@@ -22,7 +22,7 @@ __all__ = [
     "destination_rule",
     "host_name",
     "http_routes",
-    "table_route_name",
+    "table_route_names",
     "virtual_services",
 ]
 
@@ -81,17 +81,21 @@ def _fast_path(spec: LanesSpec) -> list[dict[str, Any]]:
     ]
 
 
-def table_route_name(service: Service) -> str:
-    """Return the name of *service*'s lane route (unique across the mesh's route tables)."""
-    return f"{service.name}-lanes"
+def table_route_names(service: Service) -> tuple[str, str]:
+    """Return the names of *service*'s two lane-table routes (unique across route tables):
+    requests with the lane header, and the others (PR header or baggage)."""
+    return f"{service.name}-lanes", f"{service.name}-lanes-other"
 
 
 def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
     """Return the ordered ``http`` routes of *service*'s VirtualService.
 
-    With ``laneRouting: table`` the lane routes are one route, ``<service>-lanes``,
-    whose destination the EnvoyFilter of `lanectx.routing._lane_table` replaces with a
-    lane table lookup; on its own it sends everything to stable (or the split).
+    Requests that reach the routes after the fast path carry a lane: they go to the
+    lane's version or to stable, never to the canary (a canary takes unlaned traffic).
+    With ``laneRouting: table`` the lane routes are two, ``<service>-lanes`` (requests
+    with the lane header) and ``<service>-lanes-other``, whose destinations the
+    EnvoyFilter of `lanectx.routing._lane_table` replaces with lane table lookups; on
+    their own they send everything to stable.
     """
     default = _default_route(spec, service)
     lanes = spec.lanes_of(service.name)
@@ -100,8 +104,15 @@ def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
     routes: list[dict[str, Any]] = [
         {"name": "stable-fast-path", "match": _fast_path(spec), "route": default}
     ]
+    stable = [_destination(spec, service, STABLE)]
     if spec.lane_routing == "table":
-        return [*routes, {"name": table_route_name(service), "route": default}]
+        by_header, other = table_route_names(service)
+        with_header: list[dict[str, Any]] = [{"headers": {spec.headers.lane: {}}}]
+        return [
+            *routes,
+            {"name": by_header, "match": with_header, "route": stable},
+            {"name": other, "route": stable},
+        ]
     by_lane = {lane.name: lane_matches(lane.name, spec.headers) for lane in lanes}
     for source in SOURCES:
         for lane, sources in by_lane.items():
@@ -116,7 +127,7 @@ def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
                         "route": [_destination(spec, service, lane)],
                     }
                 )
-    routes.append({"name": STABLE, "route": default})
+    routes.append({"name": STABLE, "route": stable})
     return routes
 
 

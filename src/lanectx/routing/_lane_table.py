@@ -1,18 +1,23 @@
-"""Lane routing by table lookup (``laneRouting: table``): one route, one Lua table per port.
+"""Lane routing by table lookup (``laneRouting: table``): lookups instead of one route per lane.
 
 With one mesh route per lane and header source, a request for the last of N lanes is
 tested against every route before it: its cost grows with N (about 10x at 1000 lanes
-when the lane comes in baggage, see docs/benchmarks.md). The table design keeps the
-VirtualService to two routes (the stable fast path, then ``<service>-lanes``) and has an
-EnvoyFilter give ``<service>-lanes`` a Lua cluster specifier that finds the lane's
-cluster in a Lua table: one lookup per header source, whatever the number of lanes.
+when the lane comes in baggage, see docs/benchmarks.md). The table design keeps three
+routes per service: the stable fast path, ``<service>-lanes`` for requests with the
+lane header and ``<service>-lanes-other`` for the rest. An EnvoyFilter gives each of the
+two a cluster specifier that looks the lane up in a table:
 
-The lookup keeps the semantics of the route list: the lane header is tried first, then
-the PR header, then each ``baggage`` member named by the baggage key; the first value
-that names a lane with a version of the service wins. Anything else goes to stable, or
-to the canary with the canary's weight. Without the EnvoyFilter the route still sends
-every request to stable (or the split), so a missing filter never sends traffic to a
-lane. Cluster names follow Istio's ``outbound|<port>|<subset>|<host>``::
+- ``<service>-lanes``: Envoy's matcher cluster specifier, native hash maps: the lane
+  header, then the PR header, else stable. This is the path of every request a lanectx
+  client sends, as they always send the lane header.
+- ``<service>-lanes-other``: a Lua cluster specifier: the PR header, then each
+  ``baggage`` member named by the baggage key (one pattern scan), else stable.
+
+Lookups follow the contract's precedence: a valid lane header decides (a lane without
+a version here goes to stable, whatever the baggage says). Requests that carry a lane
+never go to the canary. Without the EnvoyFilter both routes still send everything to
+stable, so a missing filter never sends traffic to a lane. Cluster names follow Istio's
+``outbound|<port>|<subset>|<host>``::
 
     envoy_filter(spec, spec.service("reviews"))
 """
@@ -21,30 +26,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._istio import host_name, table_route_name
-from ._model import CANARY, STABLE, LanesSpec, Service
+from ._istio import host_name, table_route_names
+from ._model import STABLE, LanesSpec, Service
 from ._workloads import metadata
 
-__all__ = ["LUA_SPECIFIER", "cluster_name", "envoy_filter", "lane_table_lua", "table_route_name"]
+__all__ = ["cluster_name", "envoy_filter", "lane_table_lua", "lane_table_matcher"]
 
-LUA_SPECIFIER = "envoy.router.cluster_specifier_plugin.lua"
+_LUA = "envoy.router.cluster_specifier_plugin.lua"
 _LUA_CONFIG = "type.googleapis.com/envoy.extensions.router.cluster_specifiers.lua.v3.LuaConfig"
+_MATCHER = "envoy.router.cluster_specifier_plugin.matcher"
+_MATCHER_TYPES = "type.googleapis.com/envoy.extensions.router.cluster_specifiers.matcher.v3"
+_HEADER_INPUT = "type.googleapis.com/envoy.type.matcher.v3.HttpRequestHeaderMatchInput"
 
 _LOOKUP = r"""
-local function default_cluster()
-  if CANARY ~= nil and math.random(100) <= CANARY_WEIGHT then
-    return CANARY
-  end
-  return STABLE
-end
-
 -- Each member named BAGGAGE_KEY, in order: the value runs to the next ";" or ",", less
 -- trailing whitespace. Envoy joins repeated baggage headers with ",".
 local MEMBER = ",[ \t]*" .. BAGGAGE_KEY_PATTERN .. "[ \t]*=[ \t]*([^,;]-)[ \t]*%f[,;]"
 
 function envoy_on_route(route_handle)
   local headers = route_handle:headers()
-  local cluster = LANES[headers:get(LANE_HEADER) or ""] or PRS[headers:get(PR_HEADER) or ""]
+  local cluster = PRS[headers:get(PR_HEADER) or ""]
   if cluster ~= nil then
     return cluster
   end
@@ -57,7 +58,7 @@ function envoy_on_route(route_handle)
       end
     end
   end
-  return default_cluster()
+  return STABLE
 end
 """
 
@@ -67,9 +68,28 @@ def cluster_name(spec: LanesSpec, service: Service, port: int, subset: str) -> s
     return f"outbound|{port}|{subset}|{host_name(spec, service)}"
 
 
+def _tables(spec: LanesSpec, service: Service, port: int) -> tuple[dict[str, str], ...]:
+    """Return (lane -> cluster, PR header value -> cluster) for *service* on *port*."""
+    lanes: dict[str, str] = {}
+    prs: dict[str, str] = {}
+    for lane in spec.lanes_of(service.name):
+        lanes[lane.name] = cluster = cluster_name(spec, service, port, lane.name)
+        number = lane.name.removeprefix(spec.headers.pr_prefix)
+        if number != lane.name and number.isdigit():
+            prs[number] = prs[lane.name] = cluster
+    return lanes, prs
+
+
 def _quote(text: str) -> str:
     # Cluster names, lane names and header names: DNS characters, "." and "|" only.
     return '"' + text + '"'
+
+
+def _lua_table(entries: dict[str, str]) -> str:
+    if not entries:
+        return "{}"
+    rows = "".join(f"  [{_quote(key)}] = {_quote(value)},\n" for key, value in entries.items())
+    return "{\n" + rows + "}"
 
 
 def _pattern(text: str) -> str:
@@ -77,76 +97,103 @@ def _pattern(text: str) -> str:
     return "".join(c if c.isalnum() else "%" + c for c in text)
 
 
-def _table(entries: dict[str, str]) -> str:
-    if not entries:
-        return "{}"
-    rows = "".join(f"  [{_quote(key)}] = {_quote(value)},\n" for key, value in entries.items())
-    return "{\n" + rows + "}"
-
-
 def lane_table_lua(spec: LanesSpec, service: Service, port: int) -> str:
-    """Return the Lua cluster specifier of *service* on *port*: its tables, then the lookup."""
-    headers = spec.headers
-    lanes: dict[str, str] = {}
-    prs: dict[str, str] = {}
-    for lane in spec.lanes_of(service.name):
-        cluster = cluster_name(spec, service, port, lane.name)
-        lanes[lane.name] = cluster
-        number = lane.name.removeprefix(headers.pr_prefix)
-        if number != lane.name and number.isdigit():
-            prs[number] = prs[lane.name] = cluster
-    canary = service.canary
+    """Return the Lua cluster specifier of ``<service>-lanes-other`` on *port*."""
+    lanes, prs = _tables(spec, service, port)
     settings = [
-        f"local LANE_HEADER = {_quote(headers.lane)}",
-        f"local PR_HEADER = {_quote(headers.pr)}",
-        f"local BAGGAGE_KEY_PATTERN = {_quote(_pattern(headers.baggage_key))}",
+        f"local PR_HEADER = {_quote(spec.headers.pr)}",
+        f"local BAGGAGE_KEY_PATTERN = {_quote(_pattern(spec.headers.baggage_key))}",
         f"local STABLE = {_quote(cluster_name(spec, service, port, STABLE))}",
-        "local CANARY = "
-        + (_quote(cluster_name(spec, service, port, CANARY)) if canary else "nil"),
-        f"local CANARY_WEIGHT = {canary.weight if canary else 0}",
-        f"local LANES = {_table(lanes)}",
-        f"local PRS = {_table(prs)}",
+        f"local LANES = {_lua_table(lanes)}",
+        f"local PRS = {_lua_table(prs)}",
     ]
-    return "-- lanectx lane table for " + service.name + "\n" + "\n".join(settings) + "\n" + _LOOKUP
+    return f"-- lanectx lane table for {service.name}\n" + "\n".join(settings) + "\n" + _LOOKUP
 
 
-def _route_patch(spec: LanesSpec, service: Service, port: int, context: str) -> dict[str, Any]:
-    """Return the EnvoyFilter patch giving the lane route its Lua cluster specifier."""
-    route_configuration: dict[str, Any] = {"vhost": {"route": {"name": table_route_name(service)}}}
-    if context == "SIDECAR_OUTBOUND":
-        route_configuration["portNumber"] = port
-    plugin = {
-        "extension": {
-            "name": LUA_SPECIFIER,
-            "typed_config": {
-                "@type": _LUA_CONFIG,
-                "source_code": {"inline_string": lane_table_lua(spec, service, port)},
-                "default_cluster": cluster_name(spec, service, port, STABLE),
-            },
+def _cluster(cluster: str) -> dict[str, Any]:
+    typed = {"@type": f"{_MATCHER_TYPES}.ClusterAction", "cluster": cluster}
+    return {"action": {"name": "cluster", "typed_config": typed}}
+
+
+def lane_table_matcher(spec: LanesSpec, service: Service, port: int) -> dict[str, Any]:
+    """Return the matcher of ``<service>-lanes`` on *port*: lane header, PR header, stable."""
+    lanes, prs = _tables(spec, service, port)
+    on_no_match = _cluster(cluster_name(spec, service, port, STABLE))
+    for header, table in ((spec.headers.pr, prs), (spec.headers.lane, lanes)):
+        if table:
+            tree = {
+                "input": {
+                    "name": header,
+                    "typed_config": {"@type": _HEADER_INPUT, "header_name": header},
+                },
+                "exact_match_map": {"map": {key: _cluster(c) for key, c in table.items()}},
+            }
+            on_no_match = {"matcher": {"matcher_tree": tree, "on_no_match": on_no_match}}
+    return on_no_match["matcher"]  # type: ignore[no-any-return]
+
+
+def _plugin(name: str, typed_config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "route": {
+            "inline_cluster_specifier_plugin": {
+                "extension": {"name": name, "typed_config": typed_config}
+            }
         }
     }
-    return {
-        "applyTo": "HTTP_ROUTE",
-        "match": {"context": context, "routeConfiguration": route_configuration},
-        "patch": {
-            "operation": "MERGE",
-            "value": {"route": {"inline_cluster_specifier_plugin": plugin}},
-        },
+
+
+def _patches(spec: LanesSpec, service: Service, port: int, context: str) -> list[dict[str, Any]]:
+    """Return the two EnvoyFilter patches giving the lane routes their lookups on *port*."""
+    by_header, other = table_route_names(service)
+    stable = cluster_name(spec, service, port, STABLE)
+    values = {
+        by_header: _plugin(
+            _MATCHER,
+            {
+                "@type": f"{_MATCHER_TYPES}.MatcherClusterSpecifier",
+                "cluster_matcher": lane_table_matcher(spec, service, port),
+            },
+        ),
+        other: _plugin(
+            _LUA,
+            {
+                "@type": _LUA_CONFIG,
+                "source_code": {"inline_string": lane_table_lua(spec, service, port)},
+                "default_cluster": stable,
+            },
+        ),
     }
+    patches = []
+    for route, value in values.items():
+        route_configuration: dict[str, Any] = {"vhost": {"route": {"name": route}}}
+        if context == "SIDECAR_OUTBOUND":
+            route_configuration["portNumber"] = port
+        patches.append(
+            {
+                "applyTo": "HTTP_ROUTE",
+                "match": {"context": context, "routeConfiguration": route_configuration},
+                "patch": {"operation": "MERGE", "value": value},
+            }
+        )
+    return patches
 
 
 def envoy_filter(spec: LanesSpec, service: Service) -> dict[str, Any]:
     """Return the EnvoyFilter holding *service*'s lane tables (sidecars, and its gateway).
 
-    One patch per service port for sidecars; with ingress, one more for gateways, using
-    the first port (the one the ingress VirtualService reaches).
+    Patches per service port for sidecars; with ingress, more for gateways, using the
+    first port (the one the ingress VirtualService reaches).
     """
-    patches = [_route_patch(spec, service, p.number, "SIDECAR_OUTBOUND") for p in service.ports]
+    patches = [
+        patch
+        for port in service.ports
+        for patch in _patches(spec, service, port.number, "SIDECAR_OUTBOUND")
+    ]
     if service.ingress is not None:
-        patches.append(_route_patch(spec, service, service.ports[0].number, "GATEWAY"))
+        patches += _patches(spec, service, service.ports[0].number, "GATEWAY")
     return {
         "apiVersion": "networking.istio.io/v1alpha3",
         "kind": "EnvoyFilter",
-        "metadata": metadata("EnvoyFilter", table_route_name(service), spec, service.name),
+        "metadata": metadata("EnvoyFilter", f"{service.name}-lanes", spec, service.name),
         "spec": {"configPatches": patches},
     }
