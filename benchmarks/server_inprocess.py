@@ -18,14 +18,13 @@ import argparse
 import asyncio
 import io
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from _apps import VARIANTS, asgi_app, lanectx_on, wsgi_app
-from _bench import SERVER_CORE, pinned, spread, stop, summary, verdict
+from _apps import VARIANTS, asgi_app, lanectx_off, lanectx_on, wsgi_app
+from _bench import paired, spread, summary, verdict
 
 BASE = [
     (b"host", b"productpage:9080"),
@@ -34,7 +33,6 @@ BASE = [
     (b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
 ]
 HEADERS = {"no lane": BASE, "x-lane-id": [*BASE, (b"x-lane-id", b"pr-123")]}
-KINDS = ("ASGI", "WSGI")
 
 
 def _scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
@@ -89,87 +87,47 @@ def _start_response(status: str, headers: Any, exc_info: Any = None) -> None:
     return None
 
 
-def _asgi_calls(variant: str, lane: str) -> Callable[[int], float]:
-    """Return calls(n): CPU µs per request of *n* requests to the ASGI *variant*."""
-    app, scope, loop = asgi_app(variant), _scope(HEADERS[lane]), asyncio.new_event_loop()
+def _asgi_runner(counts: dict[str, int]) -> Callable[[str], float]:
+    apps = {variant: asgi_app(variant) for variant in VARIANTS}
+    loop = asyncio.new_event_loop()
 
-    async def run(n: int) -> None:
+    async def calls(app: Any, scope: dict[str, Any], n: int) -> float:
+        start = time.process_time()
         for _ in range(n):
             await app(dict(scope), _receive, _send)
-
-    def calls(n: int) -> float:
-        start = time.process_time()
-        loop.run_until_complete(run(n))
         return (time.process_time() - start) / n * 1e6
 
-    return calls
+    def run(case: str) -> float:
+        variant, lane = case.split(" / ")
+        lanectx_on(variant)
+        try:
+            scope = _scope(HEADERS[lane])
+            return loop.run_until_complete(calls(apps[variant], scope, counts.get(case, 20)))
+        finally:
+            lanectx_off()
+
+    return run
 
 
-def _wsgi_calls(variant: str, lane: str) -> Callable[[int], float]:
-    """Return calls(n): CPU µs per request of *n* requests to the WSGI *variant*."""
-    app, environ = wsgi_app(variant), _environ(HEADERS[lane])
+def _wsgi_runner(counts: dict[str, int]) -> Callable[[str], float]:
+    apps = {variant: wsgi_app(variant) for variant in VARIANTS}
 
-    def calls(n: int) -> float:
-        start = time.process_time()
-        for _ in range(n):
-            body = app(dict(environ), _start_response)
-            for _chunk in body:
-                pass
-            getattr(body, "close", lambda: None)()
-        return (time.process_time() - start) / n * 1e6
+    def run(case: str) -> float:
+        variant, lane = case.split(" / ")
+        app, environ, n = apps[variant], _environ(HEADERS[lane]), counts.get(case, 20)
+        lanectx_on(variant)
+        try:
+            start = time.process_time()
+            for _ in range(n):
+                body = app(dict(environ), _start_response)
+                for _chunk in body:
+                    pass
+                getattr(body, "close", lambda: None)()
+            return (time.process_time() - start) / n * 1e6
+        finally:
+            lanectx_off()
 
-    return calls
-
-
-def worker(kind: str, case: str, seconds: float) -> None:
-    """Serve one case: on each ``go`` line on stdin, run it for *seconds*, print µs/request."""
-    variant, lane = case.split(" / ")
-    lanectx_on(variant)
-    calls = (_asgi_calls if kind == "ASGI" else _wsgi_calls)(variant, lane)
-    calls(200)  # warm up
-    chunk = max(20, int(0.02 / (calls(200) * 1e-6)))  # about 20 ms of requests per chunk
-    print("ready", flush=True)
-    for _line in sys.stdin:
-        total, n, deadline = 0.0, 0, time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            total += calls(chunk) * chunk
-            n += chunk
-        print(f"{total / n:.4f}", flush=True)
-
-
-class _Workers:
-    """One worker process per (interface, case), all pinned to the server core."""
-
-    def __init__(self, cases: list[str], seconds: float) -> None:
-        self.procs: dict[tuple[str, str], subprocess.Popen[str]] = {}
-        for kind in KINDS:
-            for case in cases:
-                command = [sys.executable, __file__, "--worker", kind, case, str(seconds)]
-                self.procs[kind, case] = subprocess.Popen(
-                    pinned(SERVER_CORE, command),
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-        for proc in self.procs.values():
-            if (proc.stdout.readline() if proc.stdout else "").strip() != "ready":
-                raise RuntimeError("a benchmark worker did not start")
-
-    def together(self, kind: str, cases: tuple[str, ...]) -> list[float]:
-        """Run *cases* at the same time on the server core; return their µs/request."""
-        procs = [self.procs[kind, case] for case in cases]
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        return [float(proc.stdout.readline()) for proc in procs if proc.stdout]
-
-    def close(self) -> None:
-        for proc in self.procs.values():
-            if proc.stdin:
-                proc.stdin.close()
-        for proc in self.procs.values():
-            stop(proc)  # type: ignore[arg-type]
+    return run
 
 
 BASELINE = {"lift": "bare", "otel+lanectx": "otel"}
@@ -209,31 +167,20 @@ def table(kind: str, samples: dict[str, list[float]]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few short rounds only")
-    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        worker(args.worker[0], args.worker[1], float(args.worker[2]))
-        return 0
-    rounds, seconds = (2, 0.1) if args.quick else (16, 1.0)
+    rounds, slice_s = (2, 0.02) if args.quick else (30, 0.25)
     cases = [name for pair in PAIRS for name in pair]
-    results: dict[str, dict[str, list[float]]] = {kind: {c: [] for c in cases} for kind in KINDS}
-    workers = _Workers(cases, seconds)
-    try:
-        for number in range(rounds):
-            for kind in KINDS:
-                shift = number % len(PAIRS)
-                for pair in PAIRS[shift:] + PAIRS[:shift]:
-                    for case, value in zip(pair, workers.together(kind, pair), strict=True):
-                        results[kind][case].append(value)
-    finally:
-        workers.close()
-    print("In process, app called directly: each case runs in its own process at the same time")
-    print("as its baseline (the same stack without lanectx: lift vs bare, OTel + lanectx vs")
-    print(
-        f"OTel; same lane header), both on core {SERVER_CORE}, for {seconds:g} s; {rounds} rounds."
-    )
-    print("µs/request: process CPU time, median of rounds; added and ratio: medians of the")
-    print("per-round differences and ratios.")
+    results = {}
+    for kind, make in (("ASGI", _asgi_runner), ("WSGI", _wsgi_runner)):
+        counts: dict[str, int] = {}
+        runner = make(counts)
+        for case in cases:  # warm up, then size each case's round to the time slice
+            counts[case] = max(20, int(slice_s / (min(runner(case) for _ in range(3)) * 1e-6)))
+        results[kind] = paired(PAIRS, rounds, runner)
+    print(f"In process, app called directly: {rounds} rounds of ~{slice_s} s per case, each")
+    print("case right beside its baseline, the same stack without lanectx (lift vs bare,")
+    print("OTel + lanectx vs OTel) and the same lane header. µs/request: median of per-round")
+    print("means; added and ratio: medians of the per-round differences and ratios.")
     print()
     print("| app | stack | request | µs/request | spread | added µs | throughput ratio | target |")
     print("|---|---|---|---:|---:|---:|---:|---|")
