@@ -122,7 +122,7 @@ def test_unsupported_envoy_filter_patches_are_refused(mutate: Any, message: str)
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("index", [0, 1], ids=["matcher", "lua"])
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["lane matcher", "pr matcher", "lua"])
 def test_lane_table_clusters_must_be_declared_subsets(index: int) -> None:
     """A lane table naming a subset no DestinationRule declares is refused before Envoy runs."""
     objects = _table_objects()
@@ -133,7 +133,7 @@ def test_lane_table_clusters_must_be_declared_subsets(index: int) -> None:
         envoy_config(objects, ENDPOINTS)
 
 
-def test_table_routing_has_three_routes_and_patches_both_lane_routes() -> None:
+def test_table_routing_patches_every_lane_route() -> None:
     """With laneRouting: table the lane routes' clusters come from the lane tables."""
     config = envoy_config(_table_objects(), ENDPOINTS)
     manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
@@ -143,16 +143,19 @@ def test_table_routing_has_three_routes_and_patches_both_lane_routes() -> None:
         "stable-fast-path#0",
         "stable-fast-path#1",
         "cart-lanes#0",
-        "cart-lanes-other#0",
+        "cart-lanes-pr#0",
+        "cart-lanes-baggage#0",
     ]
     assert cart["routes"][2]["match"]["headers"] == [{"name": "x-lane-id", "present_match": True}]
+    assert cart["routes"][3]["match"]["headers"] == [{"name": "x-pr-id", "present_match": True}]
     plugins = [r["route"]["inline_cluster_specifier_plugin"] for r in cart["routes"][2:]]
     assert all("cluster" not in r["route"] for r in cart["routes"][2:])
-    matcher = json.dumps(plugins[0])
-    assert '"pr-7": {"action"' in matcher
-    assert '"7": {"action"' in matcher
-    lua = plugins[1]["extension"]["typed_config"]["source_code"]["inline_string"]
-    assert '["7"] = "outbound|8080|pr-7|cart.shop.svc.cluster.local"' in lua
+    by_lane, by_pr = json.dumps(plugins[0]), json.dumps(plugins[1])
+    assert '"pr-7": {"action"' in by_lane
+    assert '"7": {"action"' in by_pr
+    assert '"header_name": "x-lane-id"' not in by_pr
+    lua = plugins[2]["extension"]["typed_config"]["source_code"]["inline_string"]
+    assert '["pr-7"] = "outbound|8080|pr-7|cart.shop.svc.cluster.local"' in lua
 
 
 def test_other_routing_kinds_are_refused(objects: list[dict[str, Any]]) -> None:

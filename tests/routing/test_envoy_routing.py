@@ -98,7 +98,7 @@ def test_requests_without_a_lane_take_the_fast_path(
 ) -> None:
     """Requests that name no lane skip every lane route; a lane without a version falls back."""
     if mesh.design == "table" and route == "stable#0":  # a lane table found no lane
-        route = "reviews-lanes#0" if headers[0][0] == "x-lane-id" else "reviews-lanes-other#0"
+        route = "reviews-lanes#0" if headers[0][0] == "x-lane-id" else "reviews-lanes-baggage#0"
     _, subset, matched = mesh.send("reviews", headers)
     assert (subset, matched) == ("stable", route)
 
@@ -140,3 +140,21 @@ def test_only_unlaned_traffic_reaches_the_canary(mesh: Any, headers: list[tuple[
     landed = [mesh.send("details", headers)[1] for _ in range(200)]
     assert set(landed) == ({"stable", "canary"} if not headers else {"stable"})
     assert {mesh.send("details", [("baggage", "lane=pr-9")])[1] for _ in range(20)} == {"pr-9"}
+
+
+def test_table_without_pr_lanes_routes_lanes_and_sends_pr_ids_to_stable(start_mesh: Any) -> None:
+    """A service whose lanes are not PR lanes has no PR table: a PR id is a lane it lacks."""
+    mesh = start_mesh(
+        {
+            "laneRouting": "table",
+            "services": {"search": {"port": 8080, "image": "s:1"}},
+            "lanes": {"alice": {"search": "s:alice"}},
+        }
+    )
+    assert mesh.send("search", [("x-lane-id", "alice")])[1] == "alice"
+    assert mesh.send("search", [("baggage", "a=1, lane = alice;p")])[1] == "alice"
+    assert mesh.send("search", [("x-pr-id", "3"), ("baggage", "lane=alice")])[:3] == (
+        "search",
+        "stable",
+        "search-lanes-pr#0",
+    )

@@ -158,8 +158,8 @@ def test_grpc_port_is_named_for_the_protocol(spec: LanesSpec) -> None:
     assert service["spec"]["ports"][0]["appProtocol"] == "grpc"
 
 
-def test_table_routing_renders_two_lane_routes_and_patches_per_port() -> None:
-    """laneRouting: table has two lane routes and patches both on every service port."""
+def test_table_routing_renders_three_lane_routes_and_patches_per_port() -> None:
+    """laneRouting: table has three lane routes and patches each on every service port."""
     spec = parse_spec(
         {
             "laneRouting": "table",
@@ -177,17 +177,16 @@ def test_table_routing_renders_two_lane_routes_and_patches_per_port() -> None:
     assert [route["name"] for route in cart["spec"]["http"]] == [
         "stable-fast-path",
         "cart-lanes",
-        "cart-lanes-other",
+        "cart-lanes-pr",
+        "cart-lanes-baggage",
     ]
     (envoy_filter,) = [o for o in objects if o["kind"] == "EnvoyFilter"]  # tax has no lane
     patches = envoy_filter["spec"]["configPatches"]
-    assert [p["match"]["routeConfiguration"]["portNumber"] for p in patches] == [
-        8080,
-        8080,
-        9090,
-        9090,
-    ]
-    lua = patches[3]["patch"]["value"]["route"]["inline_cluster_specifier_plugin"]
+    ports = [p["match"]["routeConfiguration"]["portNumber"] for p in patches]
+    assert ports == [8080, 8080, 8080, 9090, 9090, 9090]
+    routes = [p["match"]["routeConfiguration"]["vhost"]["route"]["name"] for p in patches]
+    assert routes[:3] == ["cart-lanes", "cart-lanes-pr", "cart-lanes-baggage"]
+    lua = patches[5]["patch"]["value"]["route"]["inline_cluster_specifier_plugin"]
     assert '"outbound|9090|pr-7|cart.default.svc.cluster.local"' in str(lua)
 
 

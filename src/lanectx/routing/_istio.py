@@ -81,10 +81,10 @@ def _fast_path(spec: LanesSpec) -> list[dict[str, Any]]:
     ]
 
 
-def table_route_names(service: Service) -> tuple[str, str]:
-    """Return the names of *service*'s two lane-table routes (unique across route tables):
-    requests with the lane header, and the others (PR header or baggage)."""
-    return f"{service.name}-lanes", f"{service.name}-lanes-other"
+def table_route_names(service: Service) -> tuple[str, str, str]:
+    """Return the names of *service*'s lane-table routes (unique across route tables):
+    requests with the lane header, with the PR header, and the others (baggage)."""
+    return f"{service.name}-lanes", f"{service.name}-lanes-pr", f"{service.name}-lanes-baggage"
 
 
 def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
@@ -92,10 +92,11 @@ def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
 
     Requests that reach the routes after the fast path carry a lane: they go to the
     lane's version or to stable, never to the canary (a canary takes unlaned traffic).
-    With ``laneRouting: table`` the lane routes are two, ``<service>-lanes`` (requests
-    with the lane header) and ``<service>-lanes-other``, whose destinations the
-    EnvoyFilter of `lanectx.routing._lane_table` replaces with lane table lookups; on
-    their own they send everything to stable.
+    With ``laneRouting: table`` the lane routes are three, ``<service>-lanes``
+    (requests with the lane header), ``<service>-lanes-pr`` (with the PR header) and
+    ``<service>-lanes-baggage``, whose destinations the EnvoyFilter of
+    `lanectx.routing._lane_table` replaces with lane table lookups; on their own they
+    send everything to stable.
     """
     default = _default_route(spec, service)
     lanes = spec.lanes_of(service.name)
@@ -106,12 +107,14 @@ def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
     ]
     stable = [_destination(spec, service, STABLE)]
     if spec.lane_routing == "table":
-        by_header, other = table_route_names(service)
-        with_header: list[dict[str, Any]] = [{"headers": {spec.headers.lane: {}}}]
+        lane_route, pr_route, baggage_route = table_route_names(service)
+        lane_header: list[dict[str, Any]] = [{"headers": {spec.headers.lane: {}}}]
+        pr_header: list[dict[str, Any]] = [{"headers": {spec.headers.pr: {}}}]
         return [
             *routes,
-            {"name": by_header, "match": with_header, "route": stable},
-            {"name": other, "route": stable},
+            {"name": lane_route, "match": lane_header, "route": stable},
+            {"name": pr_route, "match": pr_header, "route": stable},
+            {"name": baggage_route, "route": stable},
         ]
     by_lane = {lane.name: lane_matches(lane.name, spec.headers) for lane in lanes}
     for source in SOURCES:

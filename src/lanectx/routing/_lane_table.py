@@ -2,22 +2,22 @@
 
 With one mesh route per lane and header source, a request for the last of N lanes is
 tested against every route before it: its cost grows with N (about 10x at 1000 lanes
-when the lane comes in baggage, see docs/benchmarks.md). The table design keeps three
-routes per service: the stable fast path, ``<service>-lanes`` for requests with the
-lane header and ``<service>-lanes-other`` for the rest. An EnvoyFilter gives each of the
-two a cluster specifier that looks the lane up in a table:
+when the lane comes in baggage, see docs/benchmarks.md). The table design has, after
+the stable fast path, three lane routes per service, each given by an EnvoyFilter a
+cluster specifier that looks the lane up in a table:
 
-- ``<service>-lanes``: Envoy's matcher cluster specifier, native hash maps: the lane
-  header, then the PR header, else stable. This is the path of every request a lanectx
-  client sends, as they always send the lane header.
-- ``<service>-lanes-other``: a Lua cluster specifier: the PR header, then each
-  ``baggage`` member named by the baggage key (one pattern scan), else stable.
+- ``<service>-lanes`` (the lane header is present): Envoy's matcher cluster specifier,
+  native hash maps: the lane header, then the PR header, else stable. This is the path
+  of every request a lanectx client sends, as they always send the lane header.
+- ``<service>-lanes-pr`` (the PR header is present): the same, on the PR header.
+- ``<service>-lanes-baggage`` (the rest: a baggage ``lane`` member): a Lua cluster
+  specifier scanning each member named by the baggage key, else stable.
 
-Lookups follow the contract's precedence: a valid lane header decides (a lane without
-a version here goes to stable, whatever the baggage says). Requests that carry a lane
-never go to the canary. Without the EnvoyFilter both routes still send everything to
-stable, so a missing filter never sends traffic to a lane. Cluster names follow Istio's
-``outbound|<port>|<subset>|<host>``::
+Lookups follow the contract's precedence: the lane header, else the PR header, decides
+(a lane without a version here goes to stable, whatever the baggage says). Requests
+that carry a lane never go to the canary. Without the EnvoyFilter the lane routes send
+everything to stable, so a missing filter never sends traffic to a lane. Cluster names
+follow Istio's ``outbound|<port>|<subset>|<host>``::
 
     envoy_filter(spec, spec.service("reviews"))
 """
@@ -44,15 +44,10 @@ _LOOKUP = r"""
 local MEMBER = ",[ \t]*" .. BAGGAGE_KEY_PATTERN .. "[ \t]*=[ \t]*([^,;]-)[ \t]*%f[,;]"
 
 function envoy_on_route(route_handle)
-  local headers = route_handle:headers()
-  local cluster = PRS[headers:get(PR_HEADER) or ""]
-  if cluster ~= nil then
-    return cluster
-  end
-  local baggage = headers:get("baggage")
+  local baggage = route_handle:headers():get("baggage")
   if baggage ~= nil then
     for lane in string.gmatch("," .. baggage .. ",", MEMBER) do
-      cluster = LANES[lane]
+      local cluster = LANES[lane]
       if cluster ~= nil then
         return cluster
       end
@@ -98,14 +93,12 @@ def _pattern(text: str) -> str:
 
 
 def lane_table_lua(spec: LanesSpec, service: Service, port: int) -> str:
-    """Return the Lua cluster specifier of ``<service>-lanes-other`` on *port*."""
-    lanes, prs = _tables(spec, service, port)
+    """Return the Lua cluster specifier of ``<service>-lanes-baggage`` on *port*."""
+    lanes, _ = _tables(spec, service, port)
     settings = [
-        f"local PR_HEADER = {_quote(spec.headers.pr)}",
         f"local BAGGAGE_KEY_PATTERN = {_quote(_pattern(spec.headers.baggage_key))}",
         f"local STABLE = {_quote(cluster_name(spec, service, port, STABLE))}",
         f"local LANES = {_lua_table(lanes)}",
-        f"local PRS = {_lua_table(prs)}",
     ]
     return f"-- lanectx lane table for {service.name}\n" + "\n".join(settings) + "\n" + _LOOKUP
 
@@ -115,11 +108,17 @@ def _cluster(cluster: str) -> dict[str, Any]:
     return {"action": {"name": "cluster", "typed_config": typed}}
 
 
-def lane_table_matcher(spec: LanesSpec, service: Service, port: int) -> dict[str, Any]:
-    """Return the matcher of ``<service>-lanes`` on *port*: lane header, PR header, stable."""
+def lane_table_matcher(
+    spec: LanesSpec, service: Service, port: int, *, lane_header: bool = True
+) -> dict[str, Any]:
+    """Return a matcher on *port*: the lane header (unless not *lane_header*), then the PR
+    header, to the lane's cluster, else stable."""
     lanes, prs = _tables(spec, service, port)
     on_no_match = _cluster(cluster_name(spec, service, port, STABLE))
-    for header, table in ((spec.headers.pr, prs), (spec.headers.lane, lanes)):
+    levels = [(spec.headers.pr, prs)]
+    if lane_header:
+        levels.append((spec.headers.lane, lanes))
+    for header, table in levels:
         if table:
             tree = {
                 "input": {
@@ -143,26 +142,30 @@ def _plugin(name: str, typed_config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _patches(spec: LanesSpec, service: Service, port: int, context: str) -> list[dict[str, Any]]:
-    """Return the two EnvoyFilter patches giving the lane routes their lookups on *port*."""
-    by_header, other = table_route_names(service)
+    """Return the EnvoyFilter patches giving the lane routes their lookups on *port*."""
+    by_lane, by_pr, by_baggage = table_route_names(service)
     stable = cluster_name(spec, service, port, STABLE)
-    values = {
-        by_header: _plugin(
+
+    def matcher(lane_header: bool) -> dict[str, Any]:
+        return _plugin(
             _MATCHER,
             {
                 "@type": f"{_MATCHER_TYPES}.MatcherClusterSpecifier",
-                "cluster_matcher": lane_table_matcher(spec, service, port),
+                "cluster_matcher": lane_table_matcher(spec, service, port, lane_header=lane_header),
             },
-        ),
-        other: _plugin(
-            _LUA,
-            {
-                "@type": _LUA_CONFIG,
-                "source_code": {"inline_string": lane_table_lua(spec, service, port)},
-                "default_cluster": stable,
-            },
-        ),
-    }
+        )
+
+    values = {by_lane: matcher(lane_header=True)}
+    if _tables(spec, service, port)[1]:  # no PR lanes: the PR route's stable is right
+        values[by_pr] = matcher(lane_header=False)
+    values[by_baggage] = _plugin(
+        _LUA,
+        {
+            "@type": _LUA_CONFIG,
+            "source_code": {"inline_string": lane_table_lua(spec, service, port)},
+            "default_cluster": stable,
+        },
+    )
     patches = []
     for route, value in values.items():
         route_configuration: dict[str, Any] = {"vhost": {"route": {"name": route}}}
