@@ -27,17 +27,12 @@ from ..colouring import (
     TextMatch,
 )
 from ._colour_lua_source import LUA_PROGRAM
+from ._lua import lua_string
 
 __all__ = ["FILTER_NAME", "colouring_http_filter", "colouring_lua", "render_colouring"]
 
 FILTER_NAME = "lanectx.colour_lane"
 _LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
-_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._:/-")
-
-
-def _lua_string(text: str) -> str:
-    """Return *text* (its latin-1 bytes) as a Lua string literal."""
-    return '"' + "".join(c if c in _SAFE else f"\\{ord(c):03d}" for c in text) + '"'
 
 
 def _lua_table(fields: dict[str, Any]) -> str:
@@ -46,9 +41,9 @@ def _lua_table(fields: dict[str, Any]) -> str:
         if isinstance(value, int):
             parts.append(f"{key} = {value}")
         elif isinstance(value, str):
-            parts.append(f"{key} = {_lua_string(value)}")
+            parts.append(f"{key} = {lua_string(value)}")
         else:
-            parts.append(f"{key} = {{{', '.join(_lua_string(item) for item in value)}}}")
+            parts.append(f"{key} = {{{', '.join(lua_string(item) for item in value)}}}")
     return "{" + ", ".join(parts) + "}"
 
 
@@ -90,7 +85,7 @@ def _lua_rules(rules: Sequence[Rule], skip_unsupported: bool) -> tuple[list[str]
                 "and percent matchers without regex (use --skip-unsupported to leave it out)"
             )
         body = ", ".join(_lua_table(test) for test in tests if test is not None)
-        fields = f"name = {_lua_string(rule.name)}, lane = {_lua_string(rule.lane)}"
+        fields = f"name = {lua_string(rule.name)}, lane = {lua_string(rule.lane)}"
         tables.append(f"  {{{fields}, tests = {{{body}}}}},")
     return tables, skipped
 

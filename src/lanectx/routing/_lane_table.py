@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._istio import host_name, table_route_names
+from ._lua import lua_pattern, lua_string
 from ._model import STABLE, LanesSpec, Service
 from ._workloads import metadata
 
@@ -75,29 +76,19 @@ def _tables(spec: LanesSpec, service: Service, port: int) -> tuple[dict[str, str
     return lanes, prs
 
 
-def _quote(text: str) -> str:
-    # Cluster names, lane names and header names: DNS characters, "." and "|" only.
-    return '"' + text + '"'
-
-
 def _lua_table(entries: dict[str, str]) -> str:
     if not entries:
         return "{}"
-    rows = "".join(f"  [{_quote(key)}] = {_quote(value)},\n" for key, value in entries.items())
+    rows = "".join(f"  [{lua_string(k)}] = {lua_string(v)},\n" for k, v in entries.items())
     return "{\n" + rows + "}"
-
-
-def _pattern(text: str) -> str:
-    """Return a Lua pattern matching *text* literally ("-" is magic in Lua patterns)."""
-    return "".join(c if c.isalnum() else "%" + c for c in text)
 
 
 def lane_table_lua(spec: LanesSpec, service: Service, port: int) -> str:
     """Return the Lua cluster specifier of ``<service>-lanes-baggage`` on *port*."""
     lanes, _ = _tables(spec, service, port)
     settings = [
-        f"local BAGGAGE_KEY_PATTERN = {_quote(_pattern(spec.headers.baggage_key))}",
-        f"local STABLE = {_quote(cluster_name(spec, service, port, STABLE))}",
+        f"local BAGGAGE_KEY_PATTERN = {lua_string(lua_pattern(spec.headers.baggage_key))}",
+        f"local STABLE = {lua_string(cluster_name(spec, service, port, STABLE))}",
         f"local LANES = {_lua_table(lanes)}",
     ]
     return f"-- lanectx lane table for {service.name}\n" + "\n".join(settings) + "\n" + _LOOKUP
