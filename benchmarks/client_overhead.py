@@ -103,8 +103,8 @@ def _callers() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
     }
 
 
-def _hops() -> dict[str, tuple[Callable[[], Any], Callable[[], Any], Callable[[], None]]]:
-    """Return client -> (bare hop, hop as patched, restore): one hop on a prepared request.
+def _hops() -> tuple[dict[str, tuple[Callable[[], Any], Callable[[], Any]]], Callable[[], None]]:
+    """Return (client -> (bare hop, hop as patched), restore): one hop on a prepared request.
 
     The real hop methods are replaced by ones answering at once; call restore after.
     """
@@ -131,18 +131,17 @@ def _hops() -> dict[str, tuple[Callable[[], Any], Callable[[], Any], Callable[[]
         setattr(httpx.Client, hop_name, saved[0])
         requests.Session.send = saved[1]
 
-    return {
+    hops = {
         "httpx": (
             lambda: httpx_hop(client, request),
             lambda: getattr(httpx.Client, hop_name)(client, request),
-            restore,
         ),
         "requests": (
             lambda: requests_hop(session, prepared),
             lambda: requests.Session.send(session, prepared),
-            lambda: None,
         ),
     }
+    return hops, restore
 
 
 def _timed(call: Callable[[], Any], which: str, lane: str | None, n: int) -> float:
@@ -181,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         counts[client] = min(counts.get(client, 10**9), max(int(slice_s / (per_call * 1e-6)), 20))
     samples = interleave(cases, rounds, run)
 
-    hops = _hops()
+    hops, restore = _hops()
     try:
         hop_cases = [
             f"{c} / {w} / {lane}" for c in hops for w in ("plain", "lanectx") for lane in LANES
@@ -194,8 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
         hop_samples = interleave(hop_cases, rounds, run_hop)
     finally:
-        for _, _, restore in hops.values():
-            restore()
+        restore()
 
     print(f"Outbound calls in process: {rounds} interleaved rounds per case; process CPU time.")
     print("Whole calls: httpx on a MockTransport, requests on an adapter answering at once;")

@@ -138,17 +138,21 @@ def main(argv: list[str] | None = None) -> int:
         envoys: dict[tuple[str, int], EnvoyProcess] = {}
         last: dict[int, str] = {}
         everywhere = os.sched_getaffinity(0)
+
+        def started(spec: LanesSpec) -> EnvoyProcess:
+            """Start an Envoy for *spec* on the server core (it inherits our affinity)."""
+            envoy = envoy_for(spec, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            os.sched_setaffinity(0, {SERVER_CORE} & everywhere or everywhere)
+            try:
+                return stack.enter_context(envoy)
+            finally:
+                os.sched_setaffinity(0, everywhere)
+
         for design in args.design:
             for lanes in counts:
                 spec = lanes_spec(lanes, design)
                 last[lanes] = spec.lanes[-1].name if spec.lanes else "pr-1"
-                envoy = envoy_for(spec, Path(stack.enter_context(tempfile.TemporaryDirectory())))
-                os.sched_setaffinity(0, {SERVER_CORE} & everywhere or everywhere)  # inherited
-                try:
-                    stack.enter_context(envoy)
-                finally:
-                    os.sched_setaffinity(0, everywhere)
-                envoys[design, lanes] = envoy
+                envoys[design, lanes] = envoy = started(spec)
                 for kind, extra in KINDS.items():
                     expected = last[lanes] if kind.startswith("(c)") and lanes else "stable"
                     served = probe(envoy, [*COMMON, *extra(last[lanes])])
@@ -157,14 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 load(f"http://127.0.0.1:{envoy.listener_port()}/", COMMON, 0.5)  # warm up
 
         # A/A calibration: a second 0-lane Envoy, identical to the first.
-        twin = envoy_for(
-            lanes_spec(0, args.design[0]), Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        )
-        os.sched_setaffinity(0, {SERVER_CORE} & everywhere or everywhere)
-        try:
-            stack.enter_context(twin)
-        finally:
-            os.sched_setaffinity(0, everywhere)
+        twin = started(lanes_spec(0, args.design[0]))
 
         def side_by_side(
             base: EnvoyProcess, other: EnvoyProcess, headers: list[str]
