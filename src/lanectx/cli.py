@@ -144,8 +144,8 @@ def _address(text: str, flag: str) -> tuple[str, int]:
 
 
 def _mesh(args: argparse.Namespace) -> None:
+    from lanectx.localmesh import envoy_config, parse_endpoint
     from lanectx.routing import load_spec, render
-    from lanectx.routing.envoy import envoy_config, parse_endpoint
 
     endpoints = dict(parse_endpoint(text) for text in args.endpoint)
     config = envoy_config(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lanectx.routing.envoy import find_envoy
+from lanectx.localmesh import find_envoy
 
 from .harness import BOOKINFO
 

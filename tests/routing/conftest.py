@@ -15,8 +15,8 @@ import pytest
 
 yaml = pytest.importorskip("yaml")
 
+from lanectx.localmesh import ROUTE_HEADER, EnvoyProcess, envoy_config, find_envoy  # noqa: E402
 from lanectx.routing import LanesSpec, parse_spec, render  # noqa: E402
-from lanectx.routing.envoy import ROUTE_HEADER, EnvoyProcess, envoy_config, find_envoy  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 

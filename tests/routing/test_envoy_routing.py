@@ -98,7 +98,8 @@ def test_requests_without_a_lane_take_the_fast_path(
 ) -> None:
     """Requests that name no lane skip every lane route; a lane without a version falls back."""
     if mesh.design == "table" and route == "stable#0":  # a lane table found no lane
-        route = "reviews-lanes#0" if headers[0][0] == "x-lane-id" else "reviews-lanes-baggage#0"
+        lanes = "reviews.shop-lanes"
+        route = f"{lanes}#0" if headers[0][0] == "x-lane-id" else f"{lanes}-baggage#0"
     _, subset, matched = mesh.send("reviews", headers)
     assert (subset, matched) == ("stable", route)
 
@@ -156,5 +157,5 @@ def test_table_without_pr_lanes_routes_lanes_and_sends_pr_ids_to_stable(start_me
     assert mesh.send("search", [("x-pr-id", "3"), ("baggage", "lane=alice")])[:3] == (
         "search",
         "stable",
-        "search-lanes-pr#0",
+        "search.default-lanes-pr#0",
     )

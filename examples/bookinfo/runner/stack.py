@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from lanectx.routing.envoy import EnvoyProcess
+from lanectx.localmesh import EnvoyProcess
 from runner.mesh import SPEC, render_mesh, service_ports, start_envoy
 from runner.processes import Child, stop_all
 
