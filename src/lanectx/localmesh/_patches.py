@@ -121,9 +121,11 @@ def envoy_filter(obj: Mapping[str, Any]) -> EnvoyFilter:
     where = f"EnvoyFilter/{meta.get('name')}"
     selector = (obj.get("spec") or {}).get("workloadSelector") or {}
     labels = _mapping(selector, f"{where} workloadSelector", ("labels",)).get("labels") or {}
+    if not isinstance(labels, Mapping):
+        raise UnsupportedRouteError(f"{where} workloadSelector: labels must be a mapping")
     return EnvoyFilter(
         str(meta.get("namespace", "default")),
-        {str(k): str(v) for k, v in _mapping(labels, f"{where} labels", ()).items()},
+        {str(k): str(v) for k, v in labels.items()},
         tuple(route_patches(obj, where)),
     )
 
