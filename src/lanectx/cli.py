@@ -69,6 +69,13 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
         metavar="SVC/SUBSET=HOST:PORT",
         help="where a version runs; repeat for every service and subset",
     )
+    mesh.add_argument(
+        "--proxy",
+        action="append",
+        default=[],
+        metavar="KIND/NAMESPACE",
+        help="a sidecar or gateway to configure as istiod would (one listener per port)",
+    )
     mesh.add_argument("--listen", default="127.0.0.1:10000", metavar="HOST:PORT")
     mesh.add_argument("--admin", default="127.0.0.1:9901", metavar="HOST:PORT")
     mesh.add_argument("-o", "--output", type=Path, help="write the config to FILE")
@@ -144,13 +151,15 @@ def _address(text: str, flag: str) -> tuple[str, int]:
 
 
 def _mesh(args: argparse.Namespace) -> None:
-    from lanectx.localmesh import envoy_config, parse_endpoint
+    from lanectx.localmesh import envoy_config, parse_endpoint, parse_proxy
     from lanectx.routing import load_spec, render
 
     endpoints = dict(parse_endpoint(text) for text in args.endpoint)
+    proxies = [parse_proxy(text) for text in args.proxy] or None
     config = envoy_config(
         render(load_spec(args.spec), "istio"),
         endpoints,
+        proxies=proxies,
         listen=_address(args.listen, "--listen"),
         admin=_address(args.admin, "--admin"),
     )

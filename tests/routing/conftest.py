@@ -85,6 +85,7 @@ class Mesh:
     port: int
     design: str = "routes"
     last_body: dict[str, Any] = field(default_factory=dict)
+    gateway: Any = None
 
     def via(self, listener: str) -> Mesh:
         """Return this mesh sending through Envoy listener *listener* (another proxy)."""

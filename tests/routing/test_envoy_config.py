@@ -259,3 +259,27 @@ def test_mesh_command_writes_an_envoy_config(
     ]
     assert main(argv[:-4]) == 2
     assert "no endpoint for cart/stable" in capsys.readouterr().err
+
+
+def test_mesh_command_configures_the_proxies_it_is_given(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--proxy`` gives each sidecar and gateway its own listeners; a bad one exits 2."""
+    from lanectx.cli import main
+
+    spec = tmp_path / "lanes.yaml"
+    spec.write_text("namespace: shop\nservices: {cart: {port: 80, image: c:1}}\n")
+    output = tmp_path / "envoy.json"
+    argv = ["mesh", str(spec), "--endpoint", "cart/stable=127.0.0.1:9001", "-o", str(output)]
+    assert main([*argv, "--proxy", "sidecar/ci", "--proxy", "gateway/istio-system:80,443"]) == 0
+    listeners = json.loads(output.read_text())["static_resources"]["listeners"]
+    assert [item["name"] for item in listeners] == [
+        "sidecar.ci:80",
+        "gateway.istio-system:80",
+        "gateway.istio-system:443",
+    ]
+    for bad in ("waypoint/shop", "sidecar", "gateway/x:web"):
+        assert main([*argv, "--proxy", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "proxy" in err

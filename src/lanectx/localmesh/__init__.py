@@ -34,6 +34,7 @@ __all__ = [
     "envoy_config",
     "find_envoy",
     "parse_endpoint",
+    "parse_proxy",
 ]
 
 Endpoint = tuple[str, int]
@@ -47,3 +48,15 @@ def parse_endpoint(text: str) -> tuple[tuple[str, str], Endpoint]:
     if not (sep and slash and colon and service and subset and host and port.isdigit()):
         raise UnsupportedRouteError(f"bad endpoint {text!r}: expected SERVICE/SUBSET=HOST:PORT")
     return (service, subset), (host, int(port))
+
+
+def parse_proxy(text: str) -> Proxy:
+    """Parse ``sidecar/<namespace>`` or ``gateway/<namespace>[:port,...]`` into a `Proxy`."""
+    kind, slash, rest = text.partition("/")
+    namespace, _, ports = rest.partition(":")
+    numbers = ports.split(",") if ports else []
+    if not (slash and namespace) or not all(number.isdigit() for number in numbers):
+        raise UnsupportedRouteError(
+            f"bad proxy {text!r}: expected sidecar/NAMESPACE or gateway/NAMESPACE[:PORT,...]"
+        )
+    return Proxy(kind, namespace, ports=tuple(int(number) for number in numbers))

@@ -5,7 +5,8 @@ A sidecar gets, like istiod's ``BuildSidecarOutboundVirtualHosts``
 HTTP service port, with a virtual host ``<host>:<port>`` per mesh VirtualService host
 on that port; its domains follow ``generateAltVirtualHostsForKubernetesService`` (the
 short name only from the service's namespace). A gateway gets ``http.<port>`` per
-server port with ``<host>:<port>`` virtual hosts of the gateway-bound VirtualServices.
+server port with ``<host>:<port>`` virtual hosts of the gateway-bound VirtualServices
+(domain: the host; the Host header's port is ignored there).
 Clusters are named by ``model.BuildSubsetKey`` and their port chosen as
 ``route.GetDestinationCluster`` does: the destination's port, else the service's only
 port, else the listener's port. A route to a cluster that does not exist answers 503,
@@ -146,7 +147,7 @@ class _Builder:
                 continue
             for host in [str(h) for h in spec.get("hosts") or []]:
                 if proxy.kind == GATEWAY:
-                    vhost = {"name": f"{host}:{port}", "domains": [host, f"{host}:*"]}
+                    vhost = {"name": f"{host}:{port}", "domains": [host]}
                 else:
                     fqdn = self.registry.fqdn(host, namespace)
                     service = self.registry.services.get(fqdn)
@@ -257,7 +258,12 @@ def envoy_config(
             hosts = builder.virtual_hosts(proxy, port, route_header)
             listeners.append(
                 _listener(
-                    proxy.listener_name(port), address, route_name, hosts, http_filters, False
+                    proxy.listener_name(port),
+                    address,
+                    route_name,
+                    hosts,
+                    http_filters,
+                    strip_port=proxy.kind == GATEWAY,
                 )
             )
     clusters = [
