@@ -210,3 +210,28 @@ def test_gateway_api_output_does_not_depend_on_lane_routing(spec: LanesSpec) -> 
     table = dataclasses.replace(spec, lane_routing="table")
     assert render(table, "gateway-api") == render(spec, "gateway-api")
     assert render(table, "istio") != render(spec, "istio")
+
+
+def test_gateway_api_routes_cover_every_port_of_a_multi_port_service() -> None:
+    """Each port gets its default and lane HTTPRoutes, attached to and sending to that port."""
+    spec = parse_spec(
+        {
+            "services": {"cart": {"image": "c:1", "ports": [{"port": 80}, {"port": 81}]}},
+            "lanes": {"pr-7": {"cart": "c:7"}},
+        }
+    )
+    routes = {
+        o["metadata"]["name"]: o["spec"]
+        for o in render(spec, "gateway-api")
+        if o["kind"] == "HTTPRoute"
+    }
+    ports = {
+        name: (route["parentRefs"][0]["port"], route["rules"][0]["backendRefs"][0]["port"])
+        for name, route in routes.items()
+    }
+    assert ports == {
+        "cart": (80, 80),
+        "cart-http-81": (81, 81),
+        "cart-pr-7": (80, 80),
+        "cart-pr-7-http-81": (81, 81),
+    }
