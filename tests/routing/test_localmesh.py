@@ -50,7 +50,8 @@ def test_inverted_regex_matches_also_match_a_missing_header() -> None:
     baggage = {h["name"]: h for h in not_matching}["baggage"]
     assert baggage["invert_match"] is True
     assert baggage["treat_missing_header_as_empty"] is True
-    assert {h["name"]: h for h in absent}["baggage"] == {"name": "baggage", "present_match": False}
+    absence = {"name": "baggage", "present_match": True, "invert_match": True}
+    assert {h["name"]: h for h in absent}["baggage"] == absence
 
 
 @pytest.mark.parametrize(
@@ -186,3 +187,26 @@ def test_the_renderer_does_not_import_the_local_translation() -> None:
         if any("localmesh" in dep for dep in deps)
     ]
     assert importers == ["envoy"]
+
+
+@pytest.mark.envoy
+@pytest.mark.parametrize(
+    ("headers", "route"),
+    [([], "not-beta#0"), ([("x-tier", "gold")], "not-beta#0"), ([("x-tier", "beta")], "rest#0")],
+)
+def test_a_request_without_the_header_matches_an_inverted_match_on_envoy(
+    start_mesh: Any, headers: list[tuple[str, str]], route: str
+) -> None:
+    """As in Istio, ``withoutHeaders: {x-tier: {exact: beta}}`` takes requests lacking x-tier."""
+    objects = _objects()
+    service = next(o for o in objects if o["kind"] == "VirtualService")
+    stable, lane = ({"destination": {"host": "cart", "subset": s}} for s in ("stable", "pr-7"))
+    service["spec"]["http"] = [
+        {"name": "not-beta", "match": [{"withoutHeaders": {"x-tier": {"exact": "beta"}}}]}
+        | {"route": [stable]},
+        {"name": "rest", "route": [lane]},
+    ]
+    mesh = start_mesh(
+        SPEC, objects, listener="sidecar.shop:8080", proxies=[Proxy("sidecar", "shop")]
+    )
+    assert mesh.send("cart", headers)[2] == route

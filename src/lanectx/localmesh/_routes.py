@@ -40,7 +40,7 @@ def _header_matcher(name: str, match: object, where: str, *, invert: bool) -> di
     refuse_unknown(match, ("exact", "prefix", "regex"), f"{where}.{name}")
     if not match:
         # Istio: a name with an empty match tests presence; withoutHeaders tests absence.
-        return {"name": name, "present_match": not invert}
+        return {"name": name, "present_match": True, **({"invert_match": True} if invert else {})}
     if len(match) != 1:
         raise UnsupportedRouteError(f"{where}: header {name!r} has more than one match type")
     ((kind, value),) = match.items()
