@@ -10,12 +10,13 @@ server port with ``<host>:<port>`` virtual hosts of the gateway-bound VirtualSer
 Clusters are named by ``model.BuildSubsetKey`` and their port chosen as
 ``route.GetDestinationCluster`` does: the destination's port, else the service's only
 port, else the listener's port. A route to a cluster that does not exist answers 503,
-as in Istio (``validate_clusters: false``).
+as in Istio (``validate_clusters: false``)::
+
+    envoy_config(objects, endpoints, proxies=[Proxy("sidecar", "ci")])
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from lanectx.routing._errors import UnsupportedRouteError
 from ._patches import EnvoyFilter, apply_patches, clusters_named, envoy_filter, patches_for
 from ._proxy import GATEWAY, ROOT_NAMESPACE, SIDECAR, Proxy
 from ._registry import Registry
+from ._resources import cluster, listener, socket
 from ._routes import envoy_routes, refuse_unknown
 
 __all__ = ["ROUTE_HEADER", "envoy_config"]
@@ -32,37 +34,6 @@ ROUTE_HEADER = "x-lanectx-route"
 Endpoint = tuple[str, int]
 Endpoints = Mapping[tuple[Any, ...], Endpoint]
 _IGNORED_KINDS = ("ConfigMap", "Deployment", "Gateway", "Namespace", "ServiceAccount")
-_TYPE = "type.googleapis.com/envoy.extensions"
-
-
-def _socket(host: str, port: int) -> dict[str, Any]:
-    return {"socket_address": {"address": host, "port_value": port}}
-
-
-def _cluster(name: str, endpoint: Endpoint, http2: bool) -> dict[str, Any]:
-    """Return a cluster with one endpoint; gRPC services speak HTTP/2 upstream."""
-    try:
-        ipaddress.ip_address(endpoint[0])
-        discovery = "STATIC"
-    except ValueError:
-        discovery = "STRICT_DNS"
-    cluster: dict[str, Any] = {
-        "name": name,
-        "type": discovery,
-        "connect_timeout": "1s",
-        "load_assignment": {
-            "cluster_name": name,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(*endpoint)}}]}],
-        },
-    }
-    if http2:
-        cluster["typed_extension_protocol_options"] = {
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": f"{_TYPE}.upstreams.http.v3.HttpProtocolOptions",
-                "explicit_http_config": {"http2_protocol_options": {}},
-            }
-        }
-    return cluster
 
 
 class _Builder:
@@ -167,52 +138,14 @@ class _Builder:
                 routes = [route for _, route in labelled]
                 apply_patches(routes, patches, context=context, port=port, vhost=vhost)
                 for label, route in labelled:
-                    for cluster in clusters_named(route.get("route") or {}):
-                        self.use(cluster, where)
+                    for name in clusters_named(route.get("route") or {}):
+                        self.use(name, where)
                     if route_header:
                         route["response_headers_to_add"] = [
                             {"header": {"key": route_header, "value": label}}
                         ]
                 result.append({**vhost, "routes": routes, "where": where})
         return result
-
-
-def _listener(
-    name: str,
-    address: Endpoint,
-    route_name: str,
-    virtual_hosts: list[dict[str, Any]],
-    http_filters: Sequence[Mapping[str, Any]],
-    strip_port: bool,
-) -> dict[str, Any]:
-    seen: dict[str, str] = {}
-    for vhost in virtual_hosts:
-        where = vhost.pop("where")
-        for domain in vhost["domains"]:
-            if domain in seen:
-                raise UnsupportedRouteError(
-                    f"{where}: host {domain!r} is already routed by {seen[domain]}"
-                )
-            seen[domain] = where
-    router = {
-        "name": "envoy.filters.http.router",
-        "typed_config": {"@type": f"{_TYPE}.filters.http.router.v3.Router"},
-    }
-    manager: dict[str, Any] = {
-        "@type": f"{_TYPE}.filters.network.http_connection_manager.v3.HttpConnectionManager",
-        "stat_prefix": name.replace(":", "_"),
-        "codec_type": "AUTO",
-        "route_config": {
-            "name": route_name,
-            "virtual_hosts": virtual_hosts,
-            "validate_clusters": False,
-        },
-        "http_filters": [*http_filters, router],
-    }
-    if strip_port:
-        manager["strip_any_host_port"] = True
-    filters = [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]
-    return {"name": name, "address": _socket(*address), "filter_chains": [{"filters": filters}]}
 
 
 def envoy_config(
@@ -247,7 +180,7 @@ def envoy_config(
             for vhost in builder.virtual_hosts(sidecar, port, route_header, first_port_only=True)
         ]
         hosts += builder.virtual_hosts(gateway, 80, route_header)
-        listeners.append(_listener("lanectx", listen, "lanectx", hosts, http_filters, True))
+        listeners.append(listener("lanectx", listen, "lanectx", hosts, http_filters, True))
     else:
         views = [
             (proxy, port) for proxy in proxies for port in (proxy.ports or builder.registry.ports())
@@ -257,7 +190,7 @@ def envoy_config(
             route_name = f"http.{port}" if proxy.kind == GATEWAY else str(port)
             hosts = builder.virtual_hosts(proxy, port, route_header)
             listeners.append(
-                _listener(
+                listener(
                     proxy.listener_name(port),
                     address,
                     route_name,
@@ -267,9 +200,9 @@ def envoy_config(
                 )
             )
     clusters = [
-        _cluster(name, endpoint, http2) for name, (endpoint, http2) in sorted(builder.used.items())
+        cluster(name, endpoint, http2) for name, (endpoint, http2) in sorted(builder.used.items())
     ]
     return {
-        "admin": {"address": _socket(*admin)},
+        "admin": {"address": socket(*admin)},
         "static_resources": {"listeners": listeners, "clusters": clusters},
     }
