@@ -54,7 +54,8 @@ def test_enum_names_and_http_errors(tmp_path: Path) -> None:
     encoded["kind"] = "SPAN_KIND_CONSUMER"
     encoded["attributes"].append({"key": "http.status_code", "value": {"intValue": "503"}})
     (read,), _ = _read(tmp_path, json.dumps(request) + "\n")
-    assert read.is_hop and read.kind == 5
+    assert read.is_hop
+    assert read.kind == 5
     assert read.error
 
 
