@@ -48,9 +48,12 @@ def test_spans_from_the_stock_otlp_exporter(
         exporter = OTLPSpanExporter(endpoint=f"{receiver.endpoint}/v1/traces")
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         tracer = provider.get_tracer("t")
-        with lanectx.use_lane("pr-5"), tracer.start_as_current_span("GET", kind=SpanKind.SERVER):
-            with tracer.start_as_current_span("call", kind=SpanKind.CLIENT):
-                pass
+        with (
+            lanectx.use_lane("pr-5"),
+            tracer.start_as_current_span("GET", kind=SpanKind.SERVER),
+            tracer.start_as_current_span("call", kind=SpanKind.CLIENT),
+        ):
+            pass
         provider.shutdown()
     finally:
         _hop.own_lane.cache_clear()
