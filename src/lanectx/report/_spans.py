@@ -18,6 +18,8 @@ from typing import Any
 
 __all__ = ["ERROR", "SERVER_KINDS", "Span", "SpanReader", "read_files"]
 
+STABLE = "stable"
+
 logger = logging.getLogger("lanectx")
 
 SERVER, CONSUMER = 2, 5
@@ -53,7 +55,7 @@ class Span:
     @property
     def version(self) -> str:
         """The version that ran the span: its service's lane, else ``stable``."""
-        return self.service_lane or "stable"
+        return self.service_lane or STABLE
 
     @property
     def millis(self) -> float:
@@ -122,6 +124,8 @@ class SpanReader:
             own = _attributes(resource.get("attributes") if isinstance(resource, Mapping) else [])
             service = _text(own.get("service.name")) or "unknown"
             service_lane = _text(own.get("service.lane"))
+            if service_lane == STABLE:  # the shipped collector config names stable so
+                service_lane = None
             for scope in scopes:
                 spans = scope.get("spans") if isinstance(scope, Mapping) else 0
                 if not isinstance(spans, list):
