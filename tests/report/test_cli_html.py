@@ -28,7 +28,8 @@ def test_report_writes_markdown_and_html(
     traces: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """-o DIR writes report.md and report.html; --summary writes the summary alone."""
-    out, summary = tmp_path / "out", tmp_path / "summary.md"
+    out = tmp_path / "out"
+    summary = out / "summary.md"  # inside the output folder, as the CI workflow writes it
     assert main(["report", "pr-7", str(traces), "-o", str(out), "--summary", str(summary)]) == 0
     assert "2 traces of pr-7" in capsys.readouterr().out
     text = (out / "report.md").read_text()

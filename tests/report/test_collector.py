@@ -12,11 +12,12 @@ from .otlp_json import export_request, span
 
 yaml = pytest.importorskip("yaml")
 
-TELEMETRY = Path(__file__).resolve().parents[2] / "k8s" / "telemetry"
+ROOT = Path(__file__).resolve().parents[2]
+TELEMETRY = ROOT / "k8s" / "telemetry"
 
 
 def test_traces_pipeline_writes_otlp_json_files_to_a_shared_volume() -> None:
-    """A json file exporter in the traces pipeline, into a volume the report-files container reads."""
+    """A json file exporter in the traces pipeline writes to a volume report-files reads."""
     config = yaml.safe_load((TELEMETRY / "collector.yaml").read_text())
     (name,) = [n for n in config["service"]["pipelines"]["traces"]["exporters"] if "file" in n]
     exporter = config["exporters"][name]
@@ -39,3 +40,23 @@ def test_stable_named_by_the_collector_is_stable() -> None:
     (read,) = SpanReader().spans(request)
     assert read.service_lane is None
     assert read.version == "stable"
+
+
+def test_ci_workflow_reports_uploads_and_posts_the_summary() -> None:
+    """The deploy job copies the collector's traces, runs lanectx report, uploads and posts."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "lane.yaml").read_text())
+    steps = workflow["jobs"]["deploy"]["steps"]
+    (report,) = [s for s in steps if "lanectx report" in s.get("run", "")]
+    config = yaml.safe_load((TELEMETRY / "collector.yaml").read_text())
+    folder = str(PurePosixPath(config["exporters"]["file/lanes"]["path"]).parent)
+    assert f"{folder}/traces*.jsonl" in report["run"]
+    assert "-c report-files" in report["run"]
+    assert "--summary lane-report/summary.md" in report["run"]
+    assert "GITHUB_STEP_SUMMARY" in report["run"]
+    (upload,) = [s for s in steps if "upload-artifact" in s.get("uses", "")]
+    assert upload["with"]["path"] == "lane-report/"
+    (post,) = [s for s in steps if "gh pr comment" in s.get("run", "")]
+    assert "lane-report/summary.md" in post["run"]
+    assert workflow["permissions"]["pull-requests"] == "write"
+    for step in (report, upload, post):
+        assert step["if"].startswith("always()")  # a failed test run still gets its report

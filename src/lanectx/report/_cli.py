@@ -54,15 +54,15 @@ def _report(args: argparse.Namespace) -> None:
     spans, skipped = read_files(args.files)
     report = build_report(spans, args.lane, args.min_samples, args.alpha, skipped)
     text = markdown(report, args.traces)
-    if args.summary is not None:
-        args.summary.write_text(markdown(report, traces=0), encoding="utf-8")
     if args.output is None:
         sys.stdout.write(text)
-        return
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "report.md").write_text(text, encoding="utf-8")
-    (args.output / "report.html").write_text(html_page(report), encoding="utf-8")
-    print(f"{len(report.traces)} traces of {args.lane}: {args.output / 'report.html'}")
+    else:
+        args.output.mkdir(parents=True, exist_ok=True)
+        (args.output / "report.md").write_text(text, encoding="utf-8")
+        (args.output / "report.html").write_text(html_page(report), encoding="utf-8")
+        print(f"{len(report.traces)} traces of {args.lane}: {args.output / 'report.html'}")
+    if args.summary is not None:
+        args.summary.write_text(markdown(report, traces=0), encoding="utf-8")
 
 
 def _receive(args: argparse.Namespace) -> None:
