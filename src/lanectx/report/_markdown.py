@@ -96,7 +96,9 @@ def _trace(trace: LaneTrace) -> list[str]:
 def markdown(report: Report, traces: int = 50) -> str:
     """Return the report as Markdown, with at most *traces* hop trees (0: summary only)."""
     lines = [f"# Lane `{report.lane}`: which version served each hop", ""]
-    lines += [*summary_lines(report), "", "## Lane version against stable", ""]
+    for line in summary_lines(report):
+        lines += [line, ""]
+    lines += ["## Lane version against stable", ""]
     lines += [*_comparisons(report), ""]
     if traces <= 0:
         return "\n".join(lines)
