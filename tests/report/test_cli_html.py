@@ -97,3 +97,23 @@ def test_no_lane_traces_say_so() -> None:
     report = build_report([], "pr-9")
     assert "No trace carried lane `pr-9`." in markdown(report)
     assert '<svg class="service-graph"' in html_page(report)
+
+
+def test_a_pathologically_deep_trace_renders() -> None:
+    """A chain of 3,000 nested hops renders as balanced lists, indentation capped, no crash."""
+    items = [span("1", "1", None, "svc", lane="pr-7")]
+    items += [span("1", f"{i:x}", f"{i - 1:x}", "svc", lane="pr-7") for i in range(2, 3001)]
+    report = build_report(list(SpanReader().lines([export_line(items)])), "pr-7")
+    page = html_page(report)
+    assert page.count('<li class="hop') == 3000
+    assert page.count("<ul") == page.count("</ul>")
+    assert page.count("<li") == page.count("</li>")
+    assert max(len(line) - len(line.lstrip()) for line in markdown(report).splitlines()) <= 42
+
+
+def test_absurdly_nested_json_is_skipped() -> None:
+    """A line nested deeper than the JSON parser allows is skipped, not a crash."""
+    reader = SpanReader()
+    good = export_line([span("1", "1", None, "details", lane="pr-7")])
+    assert len(list(reader.lines(["[" * 100_000 + "]" * 100_000, good]))) == 1
+    assert reader.skipped == 1

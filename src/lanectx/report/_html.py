@@ -30,23 +30,41 @@ details{margin:4px 0}summary{cursor:pointer}code{font-size:12px}
 """
 
 
+MAX_DEPTH = 30  # deeper hops are shown at this depth: pathological traces stay readable
+
+
 def _hop(hop: Hop) -> str:
+    """The opening of a hop's list item (its children's list follows, then ``</li>``)."""
     span = hop.span
     classes = f"hop {hop.outcome}" + (" failed" if span.error else "")
     note = f" — dropped by {escape(hop.dropped_by)}" if hop.dropped_by else ""
     failed = " — failed" if span.error else ""
-    children = "".join(_hop(child) for child in hop.children)
     return (
         f'<li class="{classes}" data-service="{escape(span.service)}">'
         f'<span class="box" style="background:{COLOURS[hop.outcome]}">'
         f"{escape(span.service)} · {escape(span.version)} · {hop.outcome}</span> "
         f"{span.millis:.1f} ms {escape(span.name)}{note}{failed}"
-        f"{f'<ul>{children}</ul>' if children else ''}</li>"
     )
 
 
+def _tree(root: Hop) -> str:
+    """Nested lists of *root* and the hops below it, built without recursion."""
+    parts: list[str] = []
+    last = -1  # the depth of the list item still open
+    for depth, hop in root.walk():
+        depth = min(depth, MAX_DEPTH)
+        if depth > last:
+            parts.append("<ul>" if depth else "")
+        else:
+            parts.append("</li>" + "</ul></li>" * (last - depth))
+        parts.append(_hop(hop))
+        last = depth
+    parts.append("</li>" + "</ul></li>" * last)
+    return "".join(parts)
+
+
 def _trace(trace: LaneTrace, open_: bool) -> str:
-    tree = "".join(_hop(root) for root in trace.roots)
+    tree = "".join(_tree(root) for root in trace.roots)
     return (
         f'<details class="trace {trace.worst}"{" open" if open_ else ""}>'
         f"<summary><code>{escape(trace.trace_id)}</code> {trace.worst}, "

@@ -12,6 +12,7 @@ from ._report import Report
 __all__ = ["markdown", "ordered_traces", "summary_lines"]
 
 _RANK = {LOST: 0, "error": 1, "fallback": 2, "hit": 3}
+_MAX_INDENT = 20  # deeper hops are listed at this depth
 
 
 def ordered_traces(report: Report) -> list[LaneTrace]:
@@ -86,8 +87,9 @@ def _trace(trace: LaneTrace) -> list[str]:
             span = hop.span
             note = f" (dropped by {hop.dropped_by})" if hop.dropped_by else ""
             failed = ", **failed**" if span.error else ""
+            indent = "  " * (min(depth, _MAX_INDENT) + 1)
             lines.append(
-                f"{'  ' * (depth + 1)}- {_cell(span.service)} `{span.version}`: "
+                f"{indent}- {_cell(span.service)} `{span.version}`: "
                 f"{hop.outcome}{note}{failed}, {span.millis:.1f} ms, {_cell(span.name)}"
             )
     return lines

@@ -70,7 +70,7 @@ def _decode(body: bytes, content_type: str) -> dict[str, Any]:
     if content_type == "application/json":
         try:
             request = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _BadRequest(400, "body is not JSON") from None
         if not isinstance(request, dict):
             raise _BadRequest(400, "body is not an OTLP/JSON export request")

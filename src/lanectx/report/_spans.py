@@ -167,7 +167,7 @@ class SpanReader:
                 continue
             try:
                 request = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 self.skipped += 1
                 continue
             yield from self.spans(request)
