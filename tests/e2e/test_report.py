@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from runner.cases import fetch
@@ -105,3 +106,15 @@ def test_report_renders_in_chromium(bookinfo: Runner, otlp: OtlpReceiver, tmp_pa
         assert len(image.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 10
         assert _has_colour(image, COLOURS["hit"], 2000)  # reviews and ratings boxes
         assert _has_colour(image, COLOURS["fallback"], 2000)  # productpage and details
+
+
+def test_answers_name_the_version_that_served_them(bookinfo: Runner) -> None:
+    """The demo turns x-lane-served on: stable productpage and reviews-pr-31 say who served."""
+    for headers in ((), (("x-pr-id", "31"),)):
+        answer = fetch(bookinfo.port, headers)
+        assert answer.status == 200
+        assert answer.headers.get("x-lane-served") == "stable"
+    port = bookinfo.state()["reviews-pr-31"]["port"]
+    direct = httpx.get(f"http://127.0.0.1:{port}/reviews/0", headers={"x-lane-id": "pr-31"})
+    assert direct.status_code == 200
+    assert direct.headers["x-lane-served"] == "pr-31"
