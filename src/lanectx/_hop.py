@@ -64,7 +64,9 @@ def mark_hop(span: Span, lane: str | None, config: LaneConfig | None = None) -> 
     """
     outcome = hop_outcome(lane, own_lane())
     if span.is_recording():
-        if lane is not None:
-            span.set_attribute((config or active_config()).span_attribute, lane)
-        span.set_attribute(HOP_ATTRIBUTE, outcome)
+        if lane is None:
+            span.set_attribute(HOP_ATTRIBUTE, outcome)
+        else:
+            key = (config or active_config()).span_attribute
+            span.set_attributes({key: lane, HOP_ATTRIBUTE: outcome})
     return outcome

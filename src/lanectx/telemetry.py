@@ -48,6 +48,7 @@ class LaneSpanProcessor(SpanProcessor):
         self.active = True
         self._meter_provider = meter_provider
         self._hops: metrics.Counter | None = None
+        self._labels: dict[tuple[object, object, object], dict[str, str]] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Copy the lane of *parent_context* (or the current context) onto *span*."""
@@ -62,21 +63,26 @@ class LaneSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         """Count a hop (a span with ``lane.hop``) by service and outcome."""
-        attributes = span.attributes or {}
-        outcome = attributes.get(HOP_ATTRIBUTE)
-        if not self.active or outcome not in _OUTCOMES:
+        attributes = span.attributes
+        outcome = attributes.get(HOP_ATTRIBUTE) if attributes else None
+        if outcome not in _OUTCOMES or not self.active or attributes is None:
             return
         config = self._config or active_config()
+        lane = attributes.get(config.span_attribute) if config.hop_metric_lane else None
+        service = span.resource.attributes.get("service.name", "unknown")
+        key = (service, outcome, lane)
+        labels = self._labels.get(key)
+        if labels is None:
+            if len(self._labels) >= 1024:  # many lanes labelled: start over, stay bounded
+                self._labels.clear()
+            labels = self._labels[key] = {"service": str(service), "outcome": str(outcome)}
+            if lane is not None:
+                labels["lane"] = str(lane)
         if self._hops is None:
             meter = metrics.get_meter("lanectx", __version__, self._meter_provider)
             self._hops = meter.create_counter(
                 HOP_METRIC, unit="{hop}", description="Server and consume hops by outcome"
             )
-        service = span.resource.attributes.get("service.name", "unknown")
-        labels = {"service": str(service), "outcome": str(outcome)}
-        lane = attributes.get(config.span_attribute)
-        if config.hop_metric_lane and lane is not None:
-            labels["lane"] = str(lane)
         self._hops.add(1, labels)
 
 
