@@ -18,6 +18,7 @@ import requests
 from opentelemetry import context
 
 from ._config import LaneConfig
+from ._hop import prepared_hop
 from ._outbound import prepare_request
 from ._patch import patch
 
@@ -34,13 +35,14 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             if switch.on:
                 host = urlsplit(request.url or "").hostname
                 ctx = prepare_request(config, host, request.headers)
-            if ctx is None:
-                return original(self, request, **kwargs)
-            token = context.attach(ctx)
-            try:
-                return original(self, request, **kwargs)
-            finally:
-                context.detach(token)
+            with prepared_hop():  # urllib3 under requests: this hop is decided
+                if ctx is None:
+                    return original(self, request, **kwargs)
+                token = context.attach(ctx)
+                try:
+                    return original(self, request, **kwargs)
+                finally:
+                    context.detach(token)
 
         return send
 

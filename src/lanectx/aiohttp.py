@@ -1,0 +1,115 @@
+"""Lane propagation for aiohttp: `ClientSession` calls and `web.Application` servers.
+
+``lanectx.instrument()`` patches ``ClientRequest.send``, which aiohttp calls once per
+hop (each redirect is a new request), so every hop's host is checked against the
+allowlist, and adds `lane_middleware` to every `web.Application` when it starts
+(also one created before). Without ``instrument()``, add the middleware yourself::
+
+    app = web.Application(middlewares=[lane_middleware])
+
+The middleware honours the trust settings (the caller's address and the trust
+header), and runs once per request, also in sub-applications, beside
+OpenTelemetry's aiohttp-server middleware in either order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import ClientRequest
+from opentelemetry import context
+
+from ._config import LaneConfig, active_config
+from ._lane import lane_from_values
+from ._outbound import prepare_request
+from ._patch import patch
+from ._server import request_context
+
+__all__ = ["lane_middleware", "read_lane"]
+
+Handler = Callable[[Any], Awaitable[Any]]
+_REQUEST = context.create_key("lanectx-aiohttp-request")
+
+
+def read_lane(config: LaneConfig, request: Any) -> tuple[str | None, bool]:
+    """Return (the request's lane, whether its caller may choose one) for a `web.Request`."""
+    headers = request.headers
+    if not config.trust_all:
+        sent = headers.getall(config.trust_header, []) if config.trust_header else []
+        if not config.caller_trusted(request.remote, sent):
+            return None, False
+    return lane_from_values(config, lambda name: headers.getall(name, None)), True
+
+
+async def _lift(request: Any, handler: Handler, config: LaneConfig) -> Any:
+    current = context.get_current()
+    if context.get_value(_REQUEST, current) is request:
+        return await handler(request)  # an outer application already lifted this request
+    lane, trusted = read_lane(config, request)
+    ctx = request_context(config, lane, trusted) or current
+    token = context.attach(context.set_value(_REQUEST, request, ctx))
+    try:
+        return await handler(request)
+    finally:
+        context.detach(token)
+
+
+def _new_style(function: Callable[..., Any]) -> Callable[..., Any]:
+    function.__middleware_version__ = 1  # type: ignore[attr-defined]  # aiohttp's own mark
+    return function
+
+
+@_new_style
+async def lane_middleware(request: Any, handler: Handler) -> Any:
+    """An aiohttp middleware that runs the handler with the request's lane current."""
+    config = active_config()
+    if not config.enabled:
+        return await handler(request)
+    return await _lift(request, handler, config)
+
+
+def _install(config: LaneConfig) -> Callable[[], None]:
+    """Patch `aiohttp.ClientRequest.send`; return the undo."""
+
+    def make(original: Any, switch: Any) -> Any:
+        @functools.wraps(original)
+        async def send(self: ClientRequest, conn: Any) -> Any:
+            ctx = prepare_request(config, self.url.host, self.headers) if switch.on else None
+            if ctx is None:
+                return await original(self, conn)
+            token = context.attach(ctx)
+            try:
+                return await original(self, conn)
+            finally:
+                context.detach(token)
+
+        return send
+
+    return patch(ClientRequest, "send", make)
+
+
+def _install_server(config: LaneConfig) -> Callable[[], None]:
+    """Add the lane middleware to each `web.Application` as it starts; return the undo."""
+    from aiohttp import web
+
+    @_new_style
+    async def middleware(request: Any, handler: Handler) -> Any:
+        if not switch_of[0].on:
+            return await handler(request)
+        return await _lift(request, handler, config)
+
+    def make(original: Any, switch: Any) -> Any:
+        @functools.wraps(original)
+        def pre_freeze(self: web.Application) -> None:
+            listed = self._middlewares
+            if switch.on and not self.pre_frozen and lane_middleware not in listed:
+                listed.insert(0, middleware)
+            original(self)
+
+        switch_of.append(switch)
+        return pre_freeze
+
+    switch_of: list[Any] = []
+    return patch(web.Application, "pre_freeze", make)
