@@ -8,7 +8,11 @@ from opentelemetry.context import Context, get_current
 from ._config import LaneConfig
 from ._lane import is_valid_lane
 
-__all__ = ["request_context"]
+__all__ = ["LIFTED", "request_context"]
+
+# Set in the ASGI scope / WSGI environ by the middleware that made the request's lane
+# current, so a second lanectx middleware further in (one `instrument()` added) does not.
+LIFTED = "lanectx.lifted"
 
 
 def request_context(config: LaneConfig, lane: str | None, trusted: bool = True) -> Context | None:

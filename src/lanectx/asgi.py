@@ -12,7 +12,7 @@ from opentelemetry import context
 
 from ._config import LaneConfig, active_config
 from ._lane import lane_from_pairs
-from ._server import request_context
+from ._server import LIFTED, request_context
 from .types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
@@ -35,6 +35,10 @@ class LaneMiddleware:
         if scope["type"] not in ("http", "websocket") or not config.enabled:
             await self.app(scope, receive, send)
             return
+        if scope.get(LIFTED):
+            await self.app(scope, receive, send)
+            return
+        scope[LIFTED] = True
         lane, trusted = read_lane(config, scope)
         ctx = request_context(config, lane, trusted)
         if ctx is None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ._config import LaneConfig
 from ._patch import patch
+from ._server import LIFTED
 from .asgi import read_lane as read_scope_lane
 from .asgi import run_in_lane as run_scope_in_lane
 from .types import Receive, Scope, Send
@@ -45,8 +46,9 @@ def _install_wsgi(config: LaneConfig) -> Callable[[], None]:
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def call(self: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            if not switch.on or handled_elsewhere():
+            if not switch.on or environ.get(LIFTED) or handled_elsewhere():
                 return original(self, environ, start_response)  # type: ignore[no-any-return]
+            environ[LIFTED] = True
             lane, trusted = read_lane(config, environ)
             app = functools.partial(original, self)
             return run_in_lane(app, config, lane, trusted, environ, start_response)
@@ -63,9 +65,10 @@ def _install_asgi(config: LaneConfig) -> Callable[[], None]:
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         async def call(self: Any, scope: Scope, receive: Receive, send: Send) -> None:
-            if not switch.on or scope["type"] != "http" or handled_elsewhere():
+            if not switch.on or scope["type"] != "http" or scope.get(LIFTED) or handled_elsewhere():
                 await original(self, scope, receive, send)
                 return
+            scope[LIFTED] = True
             lane, trusted = read_scope_lane(config, scope)
             app = functools.partial(original, self)
             await run_scope_in_lane(app, config, lane, trusted, scope, receive, send)

@@ -20,6 +20,7 @@ from flask import Flask
 
 from ._config import LaneConfig
 from ._patch import patch
+from ._server import LIFTED
 from .wsgi import read_lane, run_in_lane
 
 __all__: list[str] = []
@@ -40,8 +41,9 @@ def _install(config: LaneConfig) -> Callable[[], None]:
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def call(self: Flask, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            if not switch.on or handled_elsewhere(self):
+            if not switch.on or environ.get(LIFTED) or handled_elsewhere(self):
                 return original(self, environ, start_response)  # type: ignore[no-any-return]
+            environ[LIFTED] = True
             lane, trusted = read_lane(config, environ)
             app = functools.partial(original, self)
             return run_in_lane(app, config, lane, trusted, environ, start_response)

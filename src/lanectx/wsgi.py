@@ -17,7 +17,7 @@ from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
 from ._lane import environ_values, lane_from_environ
-from ._server import request_context
+from ._server import LIFTED, request_context
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
@@ -35,8 +35,9 @@ class LaneMiddleware:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         config = self.config or active_config()
-        if not config.enabled:
+        if not config.enabled or environ.get(LIFTED):
             return self.app(environ, start_response)
+        environ[LIFTED] = True
         lane, trusted = read_lane(config, environ)
         return run_in_lane(self.app, config, lane, trusted, environ, start_response)
 
