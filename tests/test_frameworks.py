@@ -39,7 +39,9 @@ def _lane(url: str, headers: dict[str, str] | None = None) -> str | None:
     return lane
 
 
-def test_lane_is_current_without_a_wrapper(serve: Callable[[], AbstractContextManager[str]]) -> None:
+def test_lane_is_current_without_a_wrapper(
+    serve: Callable[[], AbstractContextManager[str]],
+) -> None:
     """x-lane-id, x-pr-id and baggage reach the app; no header means no lane."""
     lanectx.instrument()
     with serve() as url:
