@@ -18,7 +18,7 @@ import requests
 from opentelemetry import context
 
 from ._config import LaneConfig
-from ._hop import prepared_hop
+from ._hop import PREPARED
 from ._outbound import prepare_request
 from ._patch import patch
 
@@ -35,14 +35,14 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             if switch.on:
                 host = urlsplit(request.url or "").hostname
                 ctx = prepare_request(config, host, request.headers)
-            with prepared_hop():  # urllib3 under requests: this hop is decided
-                if ctx is None:
-                    return original(self, request, **kwargs)
-                token = context.attach(ctx)
-                try:
-                    return original(self, request, **kwargs)
-                finally:
+            prepared = PREPARED.set(True)  # urllib3 under requests: this hop is decided
+            token = context.attach(ctx) if ctx is not None else None
+            try:
+                return original(self, request, **kwargs)
+            finally:
+                if token is not None:
                     context.detach(token)
+                PREPARED.reset(prepared)
 
         return send
 

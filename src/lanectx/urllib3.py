@@ -25,7 +25,7 @@ from urllib3.connectionpool import HTTPConnectionPool
 
 from ._config import LaneConfig
 from ._headers import HeaderView
-from ._hop import in_prepared_hop
+from ._hop import PREPARED
 from ._outbound import prepare_request
 from ._patch import patch
 
@@ -48,7 +48,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         def urlopen(
             self: HTTPConnectionPool, method: str, url: str, *args: Any, **kwargs: Any
         ) -> Any:
-            if not switch.on or in_prepared_hop():
+            if not switch.on or PREPARED.get():
                 return original(self, method, url, *args, **kwargs)
             positional = len(args) > _HEADERS
             sent = args[_HEADERS] if positional else kwargs.get("headers")
