@@ -101,9 +101,11 @@ def _steps(config: LaneConfig) -> list[tuple[str, Callable[[], Callable[[], None
 def instrument(config: LaneConfig | None = None) -> bool:
     """Turn on lane propagation for this process; return False if it was not done.
 
-    Sets the global propagator (keeping the existing ones), patches the installed
-    clients (httpx, requests, grpc) and gRPC servers, carries context into thread
-    pools, and adds the lane to spans and logs of a configured SDK. Idempotent: a
+    Sets the global propagator (keeping the existing ones), patches the clients
+    (httpx, requests, urllib3, urllib, aiohttp, grpc) and servers (grpc, aiohttp,
+    Starlette/FastAPI, Flask, Django) each when the application imports it, carries
+    context into threads and thread pools, and adds the lane to spans and logs of a
+    configured SDK. Idempotent: a
     second call logs a warning and does nothing. Never raises: a missing optional
     library is skipped (debug log), any other failure is logged.
     """
