@@ -240,3 +240,16 @@ def test_concurrent_urllib3_threads_keep_their_own_lanes(capture: CaptureServer)
         for thread in threads:
             thread.join(10)
     assert seen == {n: f"pr-{n}" for n in range(12)}
+
+
+def test_repeated_urllib3_headers_keep_every_value(capture: CaptureServer) -> None:
+    """A header the caller repeats in an HTTPHeaderDict is sent with all its values."""
+    lanectx.instrument()
+    headers = urllib3.HTTPHeaderDict()
+    headers.add("x-many", "1")
+    headers.add("x-many", "2")
+    with urllib3.PoolManager() as pool, lanectx.use_lane("pr-7"):
+        record = pool.request("GET", f"{capture.url}/c", headers=headers).json()
+    assert record["headers"]["x-lane-id"] == "pr-7"
+    assert [value for name, value in record["all"] if name == "x-many"] == ["1", "2"]
+    assert "x-lane-id" not in headers

@@ -6,7 +6,7 @@ headers it may change; this view gives it that, and copies only on a change::
 
     view = HeaderView(headers)
     prepare_request(config, host, view)
-    headers = view.changed if view.changed is not None else headers
+    headers = view.changed if view.changed is not None else headers   # a copy, if changed
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class HeaderView(MutableMapping[str, str]):
 
     def __init__(self, source: Mapping[str, str] | None) -> None:
         self._source: Mapping[str, str] = {} if source is None else source
-        self.changed: dict[str, str] | None = None
+        self.changed: MutableMapping[str, str] | None = None
 
     def _headers(self) -> Mapping[str, str]:
         return self._source if self.changed is None else self.changed
@@ -67,7 +67,11 @@ class HeaderView(MutableMapping[str, str]):
     def __len__(self) -> int:
         return len(self._headers())
 
-    def _own(self) -> dict[str, str]:
+    def _own(self) -> MutableMapping[str, str]:
         if self.changed is None:
-            self.changed = dict(self._source.items())
+            # The source's own copy keeps its kind (urllib3's HTTPHeaderDict keeps every
+            # value of a repeated header); a plain dict copy otherwise.
+            copy = getattr(self._source, "copy", None)
+            own = copy() if callable(copy) else None
+            self.changed = own if isinstance(own, MutableMapping) else dict(self._source.items())
         return self.changed

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from opentelemetry import context
@@ -50,7 +50,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 return original(self, http_class, req, **kwargs)
             saved = req.headers, req.unredirected_hdrs
             if view.changed is not None:
-                req.headers, req.unredirected_hdrs = {}, view.changed
+                req.headers, req.unredirected_hdrs = {}, cast("dict[str, str]", view.changed)
             token = context.attach(ctx) if ctx is not None else None
             try:
                 return original(self, http_class, req, **kwargs)
