@@ -21,6 +21,7 @@ import lanectx.urllib3
 from lanectx import LaneConfig
 
 from .chain import lane_members
+from .otel_order import ORDERS, beside_otel
 from .servers import CaptureServer
 
 Send = Callable[[str, dict[str, str]], dict[str, Any]]
@@ -70,28 +71,11 @@ def send(request: pytest.FixtureRequest) -> Send:
     return fn
 
 
-@pytest.fixture(params=["plain", "otel-first", "otel-last"])
+@pytest.fixture(params=ORDERS)
 def start(request: pytest.FixtureRequest) -> Iterator[Callable[..., None]]:
     """Instrument lanectx alone, or with OTel's aiohttp-client and urllib3 instrumentation."""
-    otel = [AioHttpClientInstrumentor(), URLLib3Instrumentor()]
-
-    def run(config: LaneConfig | None = None) -> None:
-        if request.param == "otel-first":
-            for instrumentor in otel:
-                instrumentor.instrument()
-        lanectx.instrument(config)
-        if request.param == "otel-last":
-            for instrumentor in otel:
-                instrumentor.instrument()
-
-    yield run
-    if request.param == "otel-last":
-        for instrumentor in otel:
-            instrumentor.uninstrument()
-    lanectx.uninstrument()
-    if request.param == "otel-first":
-        for instrumentor in otel:
-            instrumentor.uninstrument()
+    with beside_otel(request.param, [AioHttpClientInstrumentor(), URLLib3Instrumentor()]) as run:
+        yield run
 
 
 def _count(record: dict[str, Any], name: str) -> int:

@@ -15,13 +15,10 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._auto import lift_asgi, lift_wsgi
 from ._config import LaneConfig
 from ._patch import patch
-from ._server import LIFTED
-from .asgi import read_lane as read_scope_lane
-from .asgi import run_in_lane as run_scope_in_lane
 from .types import Receive, Scope, Send
-from .wsgi import read_lane, run_in_lane
 
 __all__: list[str] = []
 
@@ -46,12 +43,9 @@ def _install_wsgi(config: LaneConfig) -> Callable[[], None]:
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def call(self: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            if not switch.on or environ.get(LIFTED) or handled_elsewhere():
+            if not switch.on or handled_elsewhere():
                 return original(self, environ, start_response)  # type: ignore[no-any-return]
-            environ[LIFTED] = True
-            lane, trusted = read_lane(config, environ)
-            app = functools.partial(original, self)
-            return run_in_lane(app, config, lane, trusted, environ, start_response)
+            return lift_wsgi(config, functools.partial(original, self), environ, start_response)
 
         return call
 
@@ -65,13 +59,10 @@ def _install_asgi(config: LaneConfig) -> Callable[[], None]:
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         async def call(self: Any, scope: Scope, receive: Receive, send: Send) -> None:
-            if not switch.on or scope["type"] != "http" or scope.get(LIFTED) or handled_elsewhere():
+            if not switch.on or handled_elsewhere():
                 await original(self, scope, receive, send)
                 return
-            scope[LIFTED] = True
-            lane, trusted = read_scope_lane(config, scope)
-            app = functools.partial(original, self)
-            await run_scope_in_lane(app, config, lane, trusted, scope, receive, send)
+            await lift_asgi(config, functools.partial(original, self), scope, receive, send)
 
         return call
 

@@ -18,10 +18,9 @@ from typing import Any
 
 from flask import Flask
 
+from ._auto import lift_wsgi
 from ._config import LaneConfig
 from ._patch import patch
-from ._server import LIFTED
-from .wsgi import read_lane, run_in_lane
 
 __all__: list[str] = []
 
@@ -31,8 +30,7 @@ def handled_elsewhere(app: Any) -> bool:
     if getattr(app, "_is_instrumented_by_opentelemetry", False):
         return True
     wrapped = vars(app).get("wsgi_app")
-    name = type(wrapped).__name__
-    return name in ("LaneMiddleware", "OpenTelemetryMiddleware")
+    return type(wrapped).__name__ in ("LaneMiddleware", "OpenTelemetryMiddleware")
 
 
 def _install(config: LaneConfig) -> Callable[[], None]:
@@ -41,12 +39,9 @@ def _install(config: LaneConfig) -> Callable[[], None]:
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def call(self: Flask, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-            if not switch.on or environ.get(LIFTED) or handled_elsewhere(self):
+            if not switch.on or handled_elsewhere(self):
                 return original(self, environ, start_response)  # type: ignore[no-any-return]
-            environ[LIFTED] = True
-            lane, trusted = read_lane(config, environ)
-            app = functools.partial(original, self)
-            return run_in_lane(app, config, lane, trusted, environ, start_response)
+            return lift_wsgi(config, functools.partial(original, self), environ, start_response)
 
         return call
 
