@@ -19,13 +19,22 @@ from dataclasses import dataclass, field
 from ._trust import Networks, caller_trusted, parse_callers
 from .exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_ALLOWED_HOSTS", "LaneConfig", "active_config", "set_active_config"]
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS",
+    "DEFAULT_LANE_MAP",
+    "ROUTING_MODES",
+    "LaneConfig",
+    "active_config",
+    "set_active_config",
+]
 
 logger = logging.getLogger("lanectx")
 
 SHORT = "<short>"
 LOOPBACK = "<loopback>"
 DEFAULT_ALLOWED_HOSTS = (SHORT, "*.svc", "*.svc.cluster.local", "localhost", LOOPBACK)
+DEFAULT_LANE_MAP = "/etc/lanectx/lanes.json"
+ROUTING_MODES = ("mesh", "client")
 
 _TOKEN = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
 _HOST = re.compile(r"(\*\.)?[a-z0-9_]([a-z0-9_.:-]*[a-z0-9_])?|\*|<short>|<loopback>")
@@ -60,6 +69,10 @@ class LaneConfig:
     on requests that carry it (equal to *trust_value* when set); other requests
     are served without a lane. Caller addresses are checked by the server
     middleware and gRPC interceptors; the propagator can check only the header.
+
+    Routing: with *routing* ``"mesh"`` (the default) the mesh routes on the lane
+    headers; with ``"client"`` lanectx's clients send each call to the lane's
+    version of a service where the lane map (the JSON file *lane_map*) lists one.
     """
 
     enabled: bool = True
@@ -73,6 +86,8 @@ class LaneConfig:
     trusted_callers: tuple[str, ...] = ("*",)
     trust_header: str | None = None
     trust_value: str | None = field(default=None, repr=False)
+    routing: str = "mesh"
+    lane_map: str = DEFAULT_LANE_MAP
     trust_all: bool = field(init=False, repr=False, compare=False)
     trusted_networks: Networks | None = field(init=False, repr=False, compare=False)
     inbound_keys: frozenset[str | bytes] = field(init=False, repr=False, compare=False)
@@ -108,6 +123,12 @@ class LaneConfig:
             put(self, "trust_header", trust or None)
         if self.trust_value is not None and not isinstance(self.trust_value, str):
             raise ConfigurationError("trust_value must be a string")
+        if self.routing not in ROUTING_MODES:
+            raise ConfigurationError(
+                f"routing must be one of {', '.join(ROUTING_MODES)}, not {self.routing!r}"
+            )
+        if not isinstance(self.lane_map, str) or not self.lane_map.strip():
+            raise ConfigurationError("lane_map must be the path of the lane map file")
         put(self, "trust_all", networks is None and self.trust_header is None)
         put(self, "_hosts", {})
         names = (*self.lane_headers, *self.pr_headers, "baggage")
@@ -146,7 +167,8 @@ class LaneConfig:
         for none), ``LANECTX_PR_PREFIX``, ``LANECTX_BAGGAGE_KEY``,
         ``LANECTX_OUTBOUND_HEADER`` (empty: do not send the header),
         ``LANECTX_TRUSTED_CALLERS`` (comma-separated), ``LANECTX_TRUST_HEADER``,
-        ``LANECTX_TRUST_VALUE``.
+        ``LANECTX_TRUST_VALUE``, ``LANECTX_ROUTING`` (``mesh`` or ``client``),
+        ``LANECTX_LANE_MAP`` (the lane map's path).
         """
         env = os.environ if environ is None else environ
         kwargs: dict[str, object] = {}
@@ -165,6 +187,10 @@ class LaneConfig:
             if raw is not None:
                 empty = "" if name in ("pr_prefix", "baggage_key") else None
                 kwargs[name] = raw.strip() or empty
+        for name in ("routing", "lane_map"):
+            raw = env.get(f"LANECTX_{name.upper()}")
+            if raw is not None and raw.strip():
+                kwargs[name] = raw.strip().lower() if name == "routing" else raw.strip()
         try:
             return cls(**kwargs)  # type: ignore[arg-type]
         except ConfigurationError as err:
