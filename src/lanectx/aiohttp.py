@@ -2,7 +2,8 @@
 
 ``lanectx.instrument()`` patches ``ClientRequest.send``, which aiohttp calls once per
 hop (each redirect is a new request), so every hop's host is checked against the
-allowlist, and adds `lane_middleware` to every `web.Application` when it starts
+allowlist (with ``LaneConfig(routing="client")`` the connector first points the hop
+where the lane map sends it), and adds `lane_middleware` to every `web.Application` when it starts
 (also one created before). Without ``instrument()``, add the middleware yourself::
 
     app = web.Application(middlewares=[lane_middleware])
@@ -18,10 +19,11 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import ClientRequest
+from aiohttp import BaseConnector, ClientRequest, hdrs
 from opentelemetry import context
 
 from ._config import LaneConfig, active_config
+from ._context import current_lane
 from ._lane import lane_from_values
 from ._outbound import prepare_request
 from ._patch import patch
@@ -70,13 +72,31 @@ async def lane_middleware(request: Any, handler: Handler) -> Any:
     return await _lift(request, handler, config)
 
 
+def _reroute(config: LaneConfig, request: ClientRequest) -> None:
+    """Point *request* where the lane map sends it (client routing only), before dialling."""
+    from .lanemap import route_call
+
+    url = request.url
+    route = route_call(config, url.host, url.port, current_lane(None, config))
+    if route is None or not route.rerouted(url.host or "", url.port):
+        return
+    routed = url.with_host(route.host).with_port(route.port)
+    if request.headers.get(hdrs.HOST) == url.host_port_subcomponent:
+        # aiohttp's own Host header (one the caller set is kept): name the dialled host,
+        # as urllib3 does for a rerouted PoolManager call.
+        request.headers[hdrs.HOST] = routed.host_port_subcomponent or route.host
+    request.url = routed
+
+
 def _install(config: LaneConfig) -> Callable[[], None]:
-    """Patch `aiohttp.ClientRequest.send`; return the undo."""
+    """Patch `aiohttp.ClientRequest.send` (and, for client routing, the connector)."""
 
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         async def send(self: ClientRequest, conn: Any) -> Any:
-            ctx = prepare_request(config, self.url.host, self.headers) if switch.on else None
+            # Judged on the host the hop was addressed to, also when rerouted.
+            host = self.original_url.host
+            ctx = prepare_request(config, host, self.headers) if switch.on else None
             if ctx is None:
                 return await original(self, conn)
             token = context.attach(ctx)
@@ -87,7 +107,23 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
         return send
 
-    return patch(ClientRequest, "send", make)
+    def make_connect(original: Any, switch: Any) -> Any:
+        @functools.wraps(original)
+        async def connect(self: BaseConnector, req: ClientRequest, *args: Any, **kw: Any) -> Any:
+            if switch.on and config.routing == "client":
+                _reroute(config, req)
+            return await original(self, req, *args, **kw)
+
+        return connect
+
+    undo_send = patch(ClientRequest, "send", make)
+    undo_connect = patch(BaseConnector, "connect", make_connect)
+
+    def undo() -> None:
+        undo_connect()
+        undo_send()
+
+    return undo
 
 
 def _install_server(config: LaneConfig) -> Callable[[], None]:

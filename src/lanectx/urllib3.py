@@ -1,16 +1,20 @@
 """Lane propagation for urllib3: `PoolManager`, connection pools and ``urllib3.request``.
 
-``lanectx.instrument()`` patches ``HTTPConnectionPool.urlopen``, the one method every
-urllib3 request goes through once per hop (redirects and retries included), so
-libraries built on urllib3 (botocore, the Kubernetes client) carry the lane too::
+``lanectx.instrument()`` patches ``PoolManager.urlopen`` (``urllib3.request`` and
+``ProxyManager`` use it), called once per hop as it follows redirects itself, and
+``HTTPConnectionPool.urlopen`` for pools used directly (botocore does), so every
+library built on urllib3 carries the lane::
 
     lanectx.instrument()
     urllib3.request("GET", "http://details:9080/details/0")   # x-lane-id if a lane is current
 
-The allowlist is judged on the host the request goes to: the pool's host, or the
-URL's host when the pool forwards an absolute URL through a proxy. Under requests
-(itself patched), the requests hop has already decided and urllib3 adds nothing.
-Caller headers are never changed in place: a changed copy is sent.
+The allowlist is judged on the host the request is addressed to: the URL's host
+(``PoolManager``), else the pool's host, or the URL's when a pool forwards an
+absolute URL through a proxy. Under requests (itself patched) or a ``PoolManager``
+the outer hop has decided and the pool adds nothing. Caller headers are never
+changed in place: a changed copy is sent. With ``LaneConfig(routing="client")`` a
+``PoolManager`` call goes where the lane map sends it (a pool made for one host
+keeps dialling that host).
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import context
+from urllib3 import PoolManager
 from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.util import parse_url
 
 from ._config import LaneConfig
+from ._context import current_lane
 from ._headers import HeaderView
 from ._hop import PREPARED
 from ._outbound import prepare_request
@@ -34,16 +41,65 @@ __all__: list[str] = []
 _HEADERS = 1  # urlopen(method, url, body, headers, ...): index in the rest
 
 
-def _host(pool: HTTPConnectionPool, url: str) -> str | None:
+def _pool_host(pool: HTTPConnectionPool, url: str) -> str | None:
     if url.startswith(("http://", "https://")):
         return urlsplit(url).hostname
     return pool.host
 
 
-def _install(config: LaneConfig) -> Callable[[], None]:
-    """Patch `HTTPConnectionPool.urlopen`; return the undo."""
+def _routed(config: LaneConfig, url: str, host: str | None, port: int | None) -> str:
+    """Return *url* pointing where the lane map sends it (client routing only)."""
+    from .lanemap import route_call
 
-    def make(original: Any, switch: Any) -> Any:
+    route = route_call(config, host, port, current_lane(None, config))
+    if route is None or not route.rerouted(host or "", port):
+        return url
+    return parse_url(url)._replace(host=route.host, port=route.port).url
+
+
+def _send(
+    config: LaneConfig, call: Callable[..., Any], host: str | None, sent: Any
+) -> tuple[Callable[..., Any], Any]:
+    """Prepare the lane headers of one hop: (the call to make, the headers to pass)."""
+    view = HeaderView(sent)
+    ctx = prepare_request(config, host, view)
+    headers = sent if view.changed is None else view.changed
+    if ctx is None:
+        return call, headers
+
+    def in_context(*args: Any, **kwargs: Any) -> Any:
+        token = context.attach(ctx)
+        try:
+            return call(*args, **kwargs)
+        finally:
+            context.detach(token)
+
+    return in_context, headers
+
+
+def _install(config: LaneConfig) -> Callable[[], None]:
+    """Patch `PoolManager.urlopen` and `HTTPConnectionPool.urlopen`; return the undo."""
+
+    def make_manager(original: Any, switch: Any) -> Any:
+        @functools.wraps(original)
+        def urlopen(self: PoolManager, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if not switch.on:
+                return original(self, method, url, *args, **kwargs)
+            parsed = parse_url(url)
+            if config.routing == "client":
+                url = _routed(config, url, parsed.host, parsed.port)
+            call, kwargs["headers"] = _send(
+                config, original, parsed.host, kwargs.get("headers", self.headers)
+            )
+            prepared = PREPARED.set(True)  # the pools under it: this hop is decided
+            try:
+                return call(self, method, url, *args, **kwargs)
+            finally:
+                PREPARED.reset(prepared)
+
+        return urlopen
+
+    def make_pool(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def urlopen(
             self: HTTPConnectionPool, method: str, url: str, *args: Any, **kwargs: Any
@@ -52,21 +108,22 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 return original(self, method, url, *args, **kwargs)
             positional = len(args) > _HEADERS
             sent = args[_HEADERS] if positional else kwargs.get("headers")
-            view = HeaderView(self.headers if sent is None else sent)
-            ctx = prepare_request(config, _host(self, url), view)
-            if view.changed is not None:
-                if positional:
-                    args = (*args[:_HEADERS], view.changed, *args[_HEADERS + 1 :])
-                else:
-                    kwargs["headers"] = view.changed
-            if ctx is None:
-                return original(self, method, url, *args, **kwargs)
-            token = context.attach(ctx)
-            try:
-                return original(self, method, url, *args, **kwargs)
-            finally:
-                context.detach(token)
+            call, headers = _send(
+                config, original, _pool_host(self, url), self.headers if sent is None else sent
+            )
+            if positional:
+                args = (*args[:_HEADERS], headers, *args[_HEADERS + 1 :])
+            else:
+                kwargs["headers"] = headers
+            return call(self, method, url, *args, **kwargs)
 
         return urlopen
 
-    return patch(HTTPConnectionPool, "urlopen", make)
+    undo_manager = patch(PoolManager, "urlopen", make_manager)
+    undo_pool = patch(HTTPConnectionPool, "urlopen", make_pool)
+
+    def undo() -> None:
+        undo_pool()
+        undo_manager()
+
+    return undo
