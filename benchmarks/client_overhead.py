@@ -14,7 +14,8 @@ call, median of rounds. Target: ≤ +1.5 µs per call over the uninstrumented cl
 A whole httpx or requests call costs 150-500 µs here and varies by several µs from
 round to round, more than the target itself. So a second table times the hop lanectx
 patches on its own: the patched method (httpx ``Client._send_single_request``,
-``requests.Session.send``, urllib3 ``HTTPConnectionPool.urlopen``, urllib
+``requests.Session.send``, urllib3 ``HTTPConnectionPool.urlopen`` and
+``PoolManager.urlopen``, urllib
 ``AbstractHTTPHandler.do_open``, aiohttp ``ClientRequest.send``) is first replaced by one
 that answers at once, then ``lanectx.instrument()`` wraps it exactly as it wraps the
 real one, and one prepared request is sent through the wrapper and through the bare
@@ -123,6 +124,7 @@ def _hops() -> tuple[dict[str, tuple[Callable[[], Any], Callable[[], Any]]], Cal
     response = httpx.Response(200)
     hop_name = "_send_single_request"
     pool = urllib3.HTTPConnectionPool("reviews", 9080)
+    manager = urllib3.PoolManager()
     pool_headers = {"user-agent": "bench", "accept": "*/*"}
     url_request = urllib.request.Request(URL)
     url_handler = urllib.request.HTTPHandler()
@@ -132,6 +134,7 @@ def _hops() -> tuple[dict[str, tuple[Callable[[], Any], Callable[[], Any]]], Cal
         (httpx.Client, hop_name),
         (requests.Session, "send"),
         (urllib3.HTTPConnectionPool, "urlopen"),
+        (urllib3.PoolManager, "urlopen"),
         (urllib.request.AbstractHTTPHandler, "do_open"),
         (aiohttp.ClientRequest, "send"),
     ]
@@ -153,7 +156,9 @@ def _hops() -> tuple[dict[str, tuple[Callable[[], Any], Callable[[], Any]]], Cal
         return answer
 
     for (owner, name), hop in zip(
-        saved, (httpx_hop, requests_hop, urllib3_hop, urllib_hop, aiohttp_hop), strict=True
+        saved,
+        (httpx_hop, requests_hop, urllib3_hop, urllib3_hop, urllib_hop, aiohttp_hop),
+        strict=True,
     ):
         setattr(owner, name, hop)
 
@@ -181,6 +186,10 @@ def _hops() -> tuple[dict[str, tuple[Callable[[], Any], Callable[[], Any]]], Cal
         "urllib3": (
             lambda: urllib3_hop(pool, "GET", "/", None, pool_headers),
             lambda: urllib3.HTTPConnectionPool.urlopen(pool, "GET", "/", None, pool_headers),
+        ),
+        "urllib3 PoolManager": (
+            lambda: urllib3_hop(manager, "GET", URL, headers=pool_headers),
+            lambda: urllib3.PoolManager.urlopen(manager, "GET", URL, headers=pool_headers),
         ),
         "urllib": (
             lambda: urllib_hop(url_handler, None, url_request),

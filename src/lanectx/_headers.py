@@ -12,6 +12,7 @@ headers it may change; this view gives it that, and copies only on a change::
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
 
 __all__ = ["HeaderView"]
 
@@ -44,13 +45,20 @@ class HeaderView(MutableMapping[str, str]):
             raise KeyError(name)
         return self._headers()[key]
 
+    def get(self, name: str, default: Any = None) -> Any:
+        """Return the value of header *name* in any case, else *default* (no KeyError)."""
+        key = self._key(name)
+        return default if key is None else self._headers()[key]
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._key(name) is not None
 
     def __setitem__(self, name: str, value: str) -> None:
-        if name in self:
-            del self[name]
-        self._own()[name] = value
+        own = self._own()
+        lower = name.lower()
+        for key in [key for key in own if key.lower() == lower and key != name]:
+            del own[key]
+        own[name] = value
 
     def __delitem__(self, name: str) -> None:
         lower = name.lower()

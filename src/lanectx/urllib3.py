@@ -41,20 +41,26 @@ __all__: list[str] = []
 _HEADERS = 1  # urlopen(method, url, body, headers, ...): index in the rest
 
 
+@functools.lru_cache(maxsize=256)
+def _url_host(url: str) -> str | None:
+    return urlsplit(url).hostname
+
+
 def _pool_host(pool: HTTPConnectionPool, url: str) -> str | None:
     if url.startswith(("http://", "https://")):
-        return urlsplit(url).hostname
+        return _url_host(url)
     return pool.host
 
 
-def _routed(config: LaneConfig, url: str, host: str | None, port: int | None) -> str:
+def _routed(config: LaneConfig, url: str) -> str:
     """Return *url* pointing where the lane map sends it (client routing only)."""
     from .lanemap import route_call
 
-    route = route_call(config, host, port, current_lane(None, config))
-    if route is None or not route.rerouted(host or "", port):
+    parsed = parse_url(url)
+    route = route_call(config, parsed.host, parsed.port, current_lane(None, config))
+    if route is None or not route.rerouted(parsed.host or "", parsed.port):
         return url
-    return parse_url(url)._replace(host=route.host, port=route.port).url
+    return parsed._replace(host=route.host, port=route.port).url
 
 
 def _send(
@@ -85,11 +91,11 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         def urlopen(self: PoolManager, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
             if not switch.on:
                 return original(self, method, url, *args, **kwargs)
-            parsed = parse_url(url)
+            host = _url_host(url)  # as addressed, also when rerouted
             if config.routing == "client":
-                url = _routed(config, url, parsed.host, parsed.port)
+                url = _routed(config, url)
             call, kwargs["headers"] = _send(
-                config, original, parsed.host, kwargs.get("headers", self.headers)
+                config, original, host, kwargs.get("headers", self.headers)
             )
             prepared = PREPARED.set(True)  # the pools under it: this hop is decided
             try:
