@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from lanectx.aiohttp import lane_middleware
 from lanectx.asgi import LaneMiddleware
 from lanectx.wsgi import LaneMiddleware as WSGILaneMiddleware
 
-from .frameworks import SERVERS, aiohttp_app, flask_app, run_aiohttp, starlette_app
+from .frameworks import SERVERS, aiohttp_app, django_wsgi, flask_app, run_aiohttp, starlette_app
 from .servers import run_uvicorn, run_wsgi
 
 # Loopback callers are not trusted by this config: a lane reaching the app proves that a
@@ -180,3 +181,55 @@ def test_aiohttp_with_otel_server_instrumentation() -> None:
     with run_aiohttp(aiohttp_app()) as url:
         assert _lane(url, {"x-lane-id": "pr-7"}) == "pr-7"
         assert _lane(url) is None
+
+
+def _count_lifts(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[int]:
+    """Count the calls of lanectx's own WSGI lift in *module* (still calling it)."""
+    calls: list[int] = []
+    real = module.lift_wsgi
+
+    def counting(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(module, "lift_wsgi", counting)
+    return calls
+
+
+def test_flask_instrumented_by_otel_is_left_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With OTel's FlaskInstrumentor on the app lanectx adds no lift; the view sees the lane."""
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+    import lanectx.flask
+
+    lifts = _count_lifts(monkeypatch, lanectx.flask)
+    app, plain = flask_app(), flask_app()
+    FlaskInstrumentor().instrument_app(app)
+    try:
+        lanectx.instrument()
+        with run_wsgi(app) as url, run_wsgi(plain) as plain_url:
+            assert _lane(url, {"x-lane-id": "pr-7"}) == "pr-7"
+            assert lifts == []
+            assert _lane(plain_url, {"x-lane-id": "pr-7"}) == "pr-7"
+            assert lifts == [1]
+    finally:
+        FlaskInstrumentor().uninstrument_app(app)
+
+
+def test_django_with_otel_middleware_is_left_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With OTel's Django middleware in MIDDLEWARE lanectx adds no lift; views see the lane."""
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    import lanectx.django
+
+    lifts = _count_lifts(monkeypatch, lanectx.django)
+    django_wsgi()  # settings first, as a project's wsgi.py has them
+    DjangoInstrumentor().instrument()
+    try:
+        app = django_wsgi()  # its handler loads MIDDLEWARE, OTel's included
+        lanectx.instrument()
+        with run_wsgi(app) as url:
+            assert _lane(url, {"x-lane-id": "pr-7"}) == "pr-7"
+        assert lifts == []
+    finally:
+        DjangoInstrumentor().uninstrument()
