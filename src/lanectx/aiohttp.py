@@ -130,13 +130,13 @@ def _install_server(config: LaneConfig) -> Callable[[], None]:
     """Add the lane middleware to each `web.Application` as it starts; return the undo."""
     from aiohttp import web
 
-    @_new_style
-    async def middleware(request: Any, handler: Handler) -> Any:
-        if not switch_of[0].on:
-            return await handler(request)
-        return await _lift(request, handler, config)
-
     def make(original: Any, switch: Any) -> Any:
+        @_new_style
+        async def middleware(request: Any, handler: Handler) -> Any:
+            if not switch.on:  # uninstrumented: applications already started keep it
+                return await handler(request)
+            return await _lift(request, handler, config)
+
         @functools.wraps(original)
         def pre_freeze(self: web.Application) -> None:
             listed = self._middlewares
@@ -144,8 +144,6 @@ def _install_server(config: LaneConfig) -> Callable[[], None]:
                 listed.insert(0, middleware)
             original(self)
 
-        switch_of.append(switch)
         return pre_freeze
 
-    switch_of: list[Any] = []
     return patch(web.Application, "pre_freeze", make)
