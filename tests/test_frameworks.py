@@ -19,7 +19,15 @@ from lanectx.aiohttp import lane_middleware
 from lanectx.asgi import LaneMiddleware
 from lanectx.wsgi import LaneMiddleware as WSGILaneMiddleware
 
-from .frameworks import SERVERS, aiohttp_app, django_wsgi, flask_app, run_aiohttp, starlette_app
+from .frameworks import (
+    SERVERS,
+    aiohttp_app,
+    django_wsgi,
+    fastapi_app,
+    flask_app,
+    run_aiohttp,
+    starlette_app,
+)
 from .servers import run_uvicorn, run_wsgi
 
 # Loopback callers are not trusted by this config: a lane reaching the app proves that a
@@ -233,3 +241,18 @@ def test_django_with_otel_middleware_is_left_to_it(monkeypatch: pytest.MonkeyPat
         assert lifts == []
     finally:
         DjangoInstrumentor().uninstrument()
+
+
+def test_fastapi_instrumented_by_otel_gets_no_second_lift() -> None:
+    """With OTel's FastAPIInstrumentor on the app, lanectx adds nothing; the lane arrives."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    app = fastapi_app()
+    FastAPIInstrumentor.instrument_app(app)
+    try:
+        lanectx.instrument()
+        with run_uvicorn(app) as url:
+            assert _lane(url, {"x-lane-id": "pr-7"}) == "pr-7"
+        assert not isinstance(app.middleware_stack, LaneMiddleware)
+    finally:
+        FastAPIInstrumentor.uninstrument_app(app)

@@ -2,7 +2,8 @@
 
 ``instrument()`` wraps each app's middleware stack in `lanectx.asgi.LaneMiddleware`
 when the app serves its first request (also an app created before), unless the
-app already lists `LaneMiddleware` or OpenTelemetry's ASGI middleware::
+app already lists `LaneMiddleware` or OpenTelemetry's ASGI middleware, or OpenTelemetry's
+FastAPI instrumentation added its own::
 
     lanectx.instrument()
     app = FastAPI()          # lanectx.current_lane() works in every endpoint
@@ -34,6 +35,13 @@ def lifts_lanes(middleware: Any) -> bool:
     return getattr(cls, "__name__", "") == "OpenTelemetryMiddleware"
 
 
+def handled_elsewhere(app: Starlette) -> bool:
+    """Return True when the app's stack already lifts the lane (listed, or OTel's FastAPI)."""
+    if getattr(app, "_is_instrumented_by_opentelemetry", False):
+        return True  # FastAPIInstrumentor puts OpenTelemetryMiddleware into the stack
+    return any(lifts_lanes(m) for m in app.user_middleware)
+
+
 class _AutoLane(LaneMiddleware):
     """`LaneMiddleware` added by ``instrument()``: a pass-through once uninstrumented."""
 
@@ -56,7 +64,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         async def call(self: Starlette, scope: Scope, receive: Receive, send: Send) -> None:
             if switch.on and self.middleware_stack is None:
                 stack = self.build_middleware_stack()
-                if not any(lifts_lanes(m) for m in self.user_middleware):
+                if not handled_elsewhere(self):
                     stack = _AutoLane(stack, config, switch)
                 self.middleware_stack = stack
             await original(self, scope, receive, send)
