@@ -17,6 +17,7 @@ from .servers import CaptureServer
 
 APP = Path(__file__).parent / "apps" / "zero_code_app.py"
 AIOHTTP_APP = Path(__file__).parent / "apps" / "zero_code_aiohttp.py"
+FLASK_APP = Path(__file__).parent / "apps" / "zero_code_flask.py"
 INSTRUMENT = Path(sys.executable).parent / "opentelemetry-instrument"
 
 
@@ -87,3 +88,12 @@ def test_aiohttp_server_and_new_clients_with_no_code_change(capture: CaptureServ
     for client in ("aiohttp", "urllib3", "urllib"):
         assert seen[client]["headers"]["x-lane-id"] == "pr-41", client
         assert lane_members(seen[client]["headers"]) == ["pr-41"], client
+
+
+@pytest.mark.slow
+def test_flask_app_with_no_code_change(capture: CaptureServer) -> None:
+    """A Flask view sees the lane and urllib.request sends it on, with no wrapper or code."""
+    seen, _ = _run(capture, {}, {"x-pr-id": "52"}, FLASK_APP)
+    assert seen["lane"] == "pr-52"
+    assert seen["urllib"]["headers"]["x-lane-id"] == "pr-52"
+    assert lane_members(seen["urllib"]["headers"]) == ["pr-52"]
