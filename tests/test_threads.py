@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import lanectx
 
@@ -74,3 +75,13 @@ def test_thread_started_without_a_lane_has_none() -> None:
     for thread in threads:
         thread.join(10)
     assert results == {n: f"pr-{n}" for n in range(8)}
+
+
+def test_pool_workers_do_not_keep_the_first_callers_lane() -> None:
+    """A pool worker started by a lane's submit does not hand that lane to later work."""
+    lanectx.instrument()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with lanectx.use_lane("pr-4"):
+            assert pool.submit(lanectx.current_lane).result() == "pr-4"
+        lanectx.uninstrument()  # the executor patch is gone; the worker thread is not
+        assert pool.submit(lanectx.current_lane).result() is None
