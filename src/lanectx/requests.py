@@ -18,7 +18,7 @@ import requests
 from opentelemetry import context
 
 from ._config import LaneConfig
-from ._hop import PREPARED
+from ._prepared import PREPARED
 from ._outbound import prepare_request
 from ._patch import patch
 
