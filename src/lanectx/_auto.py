@@ -1,7 +1,8 @@
 """The lift that ``instrument()`` puts into framework handlers (Flask, Django).
 
-Once per request: a request some lanectx middleware already lifted (it is marked in
-the environ / scope) is passed on untouched::
+What `lanectx.wsgi.LaneMiddleware` / `lanectx.asgi.LaneMiddleware` do (the served
+header included), once per request: a request some lanectx middleware already lifted
+(it is marked in the environ / scope) is passed on untouched::
 
     return lift_wsgi(config, app, environ, start_response)
 """
@@ -29,6 +30,8 @@ def lift_wsgi(
     if environ.get(LIFTED):
         return app(environ, start_response)
     environ[LIFTED] = True
+    if config.served_header is not None:
+        start_response = wsgi._served_start(start_response, config.served_header)
     lane, trusted = wsgi.read_lane(config, environ)
     return wsgi.run_in_lane(app, config, lane, trusted, environ, start_response)
 
@@ -41,5 +44,7 @@ async def lift_asgi(
         await app(scope, receive, send)
         return
     scope[LIFTED] = True
+    if config.served_header is not None:
+        send = asgi._served_sender(send, config.served_header)
     lane, trusted = asgi.read_lane(config, scope)
     await asgi.run_in_lane(app, config, lane, trusted, scope, receive, send)

@@ -18,9 +18,9 @@ import requests
 from opentelemetry import context
 
 from ._config import LaneConfig
-from ._prepared import PREPARED
 from ._outbound import prepare_request
 from ._patch import patch
+from ._prepared import PREPARED
 
 __all__: list[str] = []
 

@@ -32,9 +32,9 @@ from urllib3.util import parse_url
 from ._config import LaneConfig
 from ._context import current_lane
 from ._headers import HeaderView
-from ._prepared import PREPARED
 from ._outbound import prepare_request
 from ._patch import patch
+from ._prepared import PREPARED
 
 __all__: list[str] = []
 

@@ -136,6 +136,7 @@ class Stack:
             no_proxy="127.0.0.1,localhost",
             RATINGS_TARGET=mesh,
             RATINGS_AUTHORITY="ratings",
+            LANECTX_SERVED_HEADER="x-lane-served",  # each answer names the version that served it
         )
         if self.otlp_endpoint:
             env.update(
