@@ -256,3 +256,14 @@ def test_fastapi_instrumented_by_otel_gets_no_second_lift() -> None:
         assert not isinstance(app.middleware_stack, LaneMiddleware)
     finally:
         FastAPIInstrumentor.uninstrument_app(app)
+
+
+def test_served_header_without_a_wrapper(serve: Callable[[], AbstractContextManager[str]]) -> None:
+    """With a served header configured, plain and streamed responses say which version served."""
+    lanectx.instrument(LaneConfig(served_header="x-lane-served"))
+    with serve() as url:
+        plain = httpx.get(f"{url}/lane", headers={"x-lane-id": "pr-7"}, timeout=10)
+        streamed = httpx.get(f"{url}/stream", headers={"x-lane-id": "pr-7"}, timeout=10)
+    assert plain.headers.get_list("x-lane-served") == ["stable"]
+    assert streamed.headers.get_list("x-lane-served") == ["stable"]
+    assert streamed.text == "pr-7;pr-7;pr-7;"

@@ -9,7 +9,8 @@ where the lane map sends it), and adds `lane_middleware` to every `web.Applicati
     app = web.Application(middlewares=[lane_middleware])
 
 The middleware honours the trust settings (the caller's address and the trust
-header), and runs once per request, also in sub-applications, beside
+header), adds `LaneConfig.served_header` to responses when one is set, and runs once
+per request, also in sub-applications, beside
 OpenTelemetry's aiohttp-server middleware in either order.
 """
 
@@ -24,6 +25,7 @@ from opentelemetry import context
 
 from ._config import LaneConfig, active_config
 from ._context import current_lane
+from ._hop import served_by
 from ._lane import lane_from_values
 from ._outbound import prepare_request
 from ._patch import patch
@@ -53,9 +55,18 @@ async def _lift(request: Any, handler: Handler, config: LaneConfig) -> Any:
     ctx = request_context(config, lane, trusted) or current
     token = context.attach(context.set_value(_REQUEST, request, ctx))
     try:
-        return await handler(request)
+        response = await handler(request)
     finally:
         context.detach(token)
+    if config.served_header is not None and not getattr(response, "prepared", True):
+        response.headers[config.served_header] = served_by()
+    return response
+
+
+async def _served(config: LaneConfig, request: Any, response: Any) -> None:
+    """``on_response_prepare``: say which version served it, also on a streamed response."""
+    if config.served_header is not None and config.served_header not in response.headers:
+        response.headers[config.served_header] = served_by()
 
 
 def _new_style(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,11 +148,17 @@ def _install_server(config: LaneConfig) -> Callable[[], None]:
                 return await handler(request)
             return await _lift(request, handler, config)
 
+        async def served(request: Any, response: Any) -> None:
+            if switch.on:
+                await _served(config, request, response)
+
         @functools.wraps(original)
         def pre_freeze(self: web.Application) -> None:
             listed = self._middlewares
             if switch.on and not self.pre_frozen and lane_middleware not in listed:
                 listed.insert(0, middleware)
+                if config.served_header is not None:
+                    self.on_response_prepare.append(served)
             original(self)
 
         return pre_freeze
