@@ -267,3 +267,11 @@ def test_served_header_without_a_wrapper(serve: Callable[[], AbstractContextMana
     assert plain.headers.get_list("x-lane-served") == ["stable"]
     assert streamed.headers.get_list("x-lane-served") == ["stable"]
     assert streamed.text == "pr-7;pr-7;pr-7;"
+
+
+def test_aiohttp_middleware_works_without_instrument() -> None:
+    """lane_middleware listed by hand lifts the lane with no global patching."""
+    with run_aiohttp(aiohttp_app([lane_middleware])) as url:
+        assert _lane(url, {"x-lane-id": "pr-7"}) == "pr-7"
+        assert _lane(url, {"x-lane-id": "NOT valid"}) is None
+    assert not lanectx.is_instrumented()
