@@ -14,6 +14,7 @@ import lanectx
 from lanectx._import_hook import when_imported
 
 LIBRARIES = ["httpx", "requests", "urllib3", "grpc", "aiohttp", "starlette", "flask", "django"]
+LIBRARIES.append("opentelemetry.sdk")  # imported only when an SDK provider is configured
 
 _PROBE = """
 import json, sys
