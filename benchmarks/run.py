@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "server_inprocess.py": (["--quick"], []),  # 1. per request, ASGI/WSGI app called directly
     "server_loopback.py": (["--quick"], []),  # 1. per request, uvicorn + wrk over loopback
-    "client_overhead.py": (["--quick"], []),  # 2. per outbound call: httpx, requests, grpc
+    "client_overhead.py": (["--quick"], []),  # 2. per outbound call: every patched client
     "grpc_overhead.py": (["--quick"], []),  # 3. per RPC, sync and aio servers
     "routing_scale.py": (["--quick"], []),  # 4. Envoy with 0..1000 lanes
     "startup.py": (["--quick"], []),  # 5. import + instrument() time

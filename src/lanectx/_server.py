@@ -9,7 +9,11 @@ from ._config import LaneConfig
 from ._hop import mark_hop
 from ._lane import is_valid_lane
 
-__all__ = ["request_context"]
+__all__ = ["LIFTED", "request_context"]
+
+# Set in the ASGI scope / WSGI environ by the middleware that made the request's lane
+# current, so a second lanectx middleware further in (one `instrument()` added) does not.
+LIFTED = "lanectx.lifted"
 
 
 def request_context(config: LaneConfig, lane: str | None, trusted: bool = True) -> Context | None:

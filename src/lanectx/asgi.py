@@ -13,7 +13,7 @@ from opentelemetry import context
 from ._config import LaneConfig, active_config
 from ._hop import served_by
 from ._lane import lane_from_pairs
-from ._server import request_context
+from ._server import LIFTED, request_context
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
@@ -34,9 +34,11 @@ class LaneMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.config or active_config()
-        if scope["type"] not in ("http", "websocket") or not config.enabled:
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or not config.enabled or scope.get(LIFTED):
             await self.app(scope, receive, send)
             return
+        scope[LIFTED] = True
         if config.served_header is not None and scope["type"] == "http":
             send = _served_sender(send, config.served_header)
         lane, trusted = read_lane(config, scope)

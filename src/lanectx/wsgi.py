@@ -18,7 +18,7 @@ from opentelemetry.context import Context
 from ._config import LaneConfig, active_config
 from ._hop import served_by
 from ._lane import environ_values, lane_from_environ
-from ._server import request_context
+from ._server import LIFTED, request_context
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
@@ -39,8 +39,9 @@ class LaneMiddleware:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         config = self.config or active_config()
-        if not config.enabled:
+        if not config.enabled or environ.get(LIFTED):
             return self.app(environ, start_response)
+        environ[LIFTED] = True
         if config.served_header is not None:
             start_response = _served_start(start_response, config.served_header)
         lane, trusted = read_lane(config, environ)
