@@ -4,20 +4,28 @@
 ones with custom transports. Without it, wrap a transport::
 
     client = httpx.Client(transport=LaneTransport(httpx.HTTPTransport()))
+
+In client routing mode (``LANECTX_ROUTING=client``) each hop to a service in the
+lane map is sent to the lane's version (or stable); the request keeps its Host
+header, and once sent its URL is the one addressed again, so redirects and
+cookies see the service, not the version.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from opentelemetry import context
+from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
 from ._outbound import prepare_request
 from ._patch import patch
+from .lanemap._calls import routed
 
 __all__ = ["AsyncLaneTransport", "LaneTransport"]
 
@@ -31,7 +39,11 @@ class LaneTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* through the wrapped transport with the lane set or stripped."""
-        ctx = prepare_request(self._config or active_config(), request.url.host, request.headers)
+        config = self._config or active_config()
+        ctx = prepare_request(config, request.url.host, request.headers)
+        if config.routing == "client" and (found := _reroute(config, request)) is not None:
+            with _routed(request, found):
+                return self._transport.handle_request(request)
         if ctx is None:
             return self._transport.handle_request(request)
         token = context.attach(ctx)
@@ -56,7 +68,11 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* through the wrapped transport with the lane set or stripped."""
-        ctx = prepare_request(self._config or active_config(), request.url.host, request.headers)
+        config = self._config or active_config()
+        ctx = prepare_request(config, request.url.host, request.headers)
+        if config.routing == "client" and (found := _reroute(config, request)) is not None:
+            with _routed(request, found):
+                return await self._transport.handle_async_request(request)
         if ctx is None:
             return await self._transport.handle_async_request(request)
         token = context.attach(ctx)
@@ -70,6 +86,30 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
         await self._transport.aclose()
 
 
+def _reroute(config: LaneConfig, request: httpx.Request) -> tuple[httpx.URL, Context] | None:
+    """Point *request* at its route; return (the URL addressed, the context to send in)."""
+    url = request.url
+    found = routed(config, url.host, url.port)
+    if found is None:
+        return None
+    route, ctx = found
+    if route.rerouted(url.host, url.port):
+        request.url = url.copy_with(host=route.host, port=route.port)
+    return url, ctx
+
+
+@contextmanager
+def _routed(request: httpx.Request, found: tuple[httpx.URL, Context]) -> Iterator[None]:
+    """Send inside the route's context; give the request its addressed URL back after."""
+    url, ctx = found
+    token = context.attach(ctx)
+    try:
+        yield
+    finally:
+        request.url = url
+        context.detach(token)
+
+
 def _hop(client: type[Any]) -> str:
     # One call per hop (redirects included); fall back to the public method.
     return "_send_single_request" if hasattr(client, "_send_single_request") else "send"
@@ -77,11 +117,15 @@ def _hop(client: type[Any]) -> str:
 
 def _install(config: LaneConfig) -> Callable[[], None]:
     """Patch `httpx.Client` and `httpx.AsyncClient`; return the undo."""
+    routing = config.routing == "client"
 
     def make_sync(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def send(self: httpx.Client, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
             ctx = prepare_request(config, request.url.host, request.headers) if switch.on else None
+            if routing and switch.on and (found := _reroute(config, request)) is not None:
+                with _routed(request, found):
+                    return original(self, request, *args, **kwargs)
             if ctx is None:
                 return original(self, request, *args, **kwargs)
             token = context.attach(ctx)
@@ -98,6 +142,9 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             self: httpx.AsyncClient, request: httpx.Request, *args: Any, **kwargs: Any
         ) -> Any:
             ctx = prepare_request(config, request.url.host, request.headers) if switch.on else None
+            if routing and switch.on and (found := _reroute(config, request)) is not None:
+                with _routed(request, found):
+                    return await original(self, request, *args, **kwargs)
             if ctx is None:
                 return await original(self, request, *args, **kwargs)
             token = context.attach(ctx)

@@ -13,16 +13,22 @@ from __future__ import annotations
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.trace import Span, SpanProcessor
+from opentelemetry.trace import SpanKind
 
 from ._config import LaneConfig, active_config
 from ._context import current_lane
 from ._detector import LaneResourceDetector
+from .lanemap._calls import route_attributes, route_of
 
 __all__ = ["LaneLogRecordProcessor", "LaneResourceDetector", "LaneSpanProcessor"]
 
 
 class LaneSpanProcessor(SpanProcessor):
-    """Set the lane attribute (``lane.id``) on every span started while a lane is current."""
+    """Set the lane attribute (``lane.id``) on every span started while a lane is current.
+
+    The client span of a call routed from the lane map (client routing mode) also
+    gets ``lane.route.version`` (the lane, or ``stable``) and ``lane.route.reason``.
+    """
 
     def __init__(self, config: LaneConfig | None = None) -> None:
         self._config = config
@@ -36,6 +42,8 @@ class LaneSpanProcessor(SpanProcessor):
         lane = current_lane(parent_context, config)
         if lane is not None:
             span.set_attribute(config.span_attribute, lane)
+        if span.kind is SpanKind.CLIENT and (route := route_of(parent_context)) is not None:
+            span.set_attributes(route_attributes(route))
 
 
 class LaneLogRecordProcessor(LogRecordProcessor):
