@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Remove one lane from the staging cluster: delete its objects by label, then re-render
-# and apply the shared routes of each service it had, keeping the other lanes.
+# and apply the shared routes of each service it had, keeping the other lanes, and the
+# lane map (ConfigMap lanectx-lanes) without it.
 # Usage: NAMESPACE=bookinfo k8s/ci/remove-lane.sh pr-123   (needs kubectl and lanectx)
 set -euo pipefail
 lane=${1:?usage: remove-lane.sh LANE}
@@ -21,3 +22,4 @@ for service in $services; do
   # shellcheck disable=SC2086
   lanectx render routes "$service" --spec "$spec" $others | kubectl apply -f -
 done
+NAMESPACE="$namespace" LANES_SPEC="$spec" bash "$(dirname "$0")/sync-lane-map.sh"
