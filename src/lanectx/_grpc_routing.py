@@ -4,8 +4,8 @@ Python grpcio has no resolver API, so one channel cannot pick an address per cal
 A routing channel stands in front of the channel the application made; each call
 asks the lane map where it goes (`lanectx.lanemap.routed`) and is made on the
 application's channel (stable as addressed) or on a child channel to the route's
-address. Children are kept per address, at most `MAX_CHILDREN` of them (the least
-recently used one is closed beyond that), and are closed with the routing channel.
+address. Children are kept per address, at most `MAX_CHILDREN` of them (the oldest
+is closed beyond that), and are closed with the routing channel.
 A child sends the ``:authority`` of the target addressed, so the lane version is
 asked exactly what the stable one would be.
 
@@ -17,16 +17,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import suppress
 from typing import Any
 
 import grpc
 import grpc.aio
+from opentelemetry import context
 from opentelemetry.context import Context
 
 from ._config import LaneConfig
-from ._grpc_server import attached
 from .lanemap._calls import routed
+from .lanemap._route import Route
 
 __all__ = ["MAX_CHILDREN", "AsyncRoutingChannel", "RoutingChannel", "split_target"]
 
@@ -65,18 +65,10 @@ def split_target(target: str) -> tuple[str, str, int | None] | None:
 
 
 class _Child:
-    """A channel to one rerouted address, with its method callables made once."""
+    """A channel to one rerouted address."""
 
     def __init__(self, channel: Any) -> None:
         self.channel = channel
-        self._callables: dict[tuple[Any, ...], Any] = {}
-
-    def callable(self, kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        key = (kind, args, tuple(kwargs.items()))
-        found = self._callables.get(key)
-        if found is None:
-            found = self._callables[key] = getattr(self.channel, kind)(*args, **kwargs)
-        return found
 
 
 class _Method:
@@ -86,31 +78,41 @@ class _Method:
         self._owner = owner
         self._kind, self._args, self._kwargs = kind, args, kw
         self._stable = getattr(owner.parent, kind)(*args, **kw)
+        self._by_child: dict[_Child, Any] = {}
 
     def _pick(self, name: str) -> tuple[Any, Context | None]:
         found = self._owner.route()
         if found is None:
             return getattr(self._stable, name), None
         child, ctx = found
-        target = (
-            self._stable if child is None else child.callable(self._kind, self._args, self._kwargs)
-        )
-        return getattr(target, name), ctx
+        if child is None:
+            return getattr(self._stable, name), ctx
+        method = self._by_child.get(child)
+        if method is None:
+            if len(self._by_child) >= 2 * MAX_CHILDREN:  # children were evicted: start over
+                self._by_child.clear()
+            method = getattr(child.channel, self._kind)(*self._args, **self._kwargs)
+            self._by_child[child] = method
+        return getattr(method, name), ctx
+
+    def _send(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        send, ctx = self._pick(name)
+        if ctx is None:
+            return send(*args, **kwargs)
+        token = context.attach(ctx)
+        try:
+            return send(*args, **kwargs)
+        finally:
+            context.detach(token)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        send, ctx = self._pick("__call__")
-        with attached(ctx):
-            return send(*args, **kwargs)
+        return self._send("__call__", args, kwargs)
 
     def with_call(self, *args: Any, **kwargs: Any) -> Any:
-        send, ctx = self._pick("with_call")
-        with attached(ctx):
-            return send(*args, **kwargs)
+        return self._send("with_call", args, kwargs)
 
     def future(self, *args: Any, **kwargs: Any) -> Any:
-        send, ctx = self._pick("future")
-        with attached(ctx):
-            return send(*args, **kwargs)
+        return self._send("future", args, kwargs)
 
 
 class _Routing:
@@ -125,36 +127,38 @@ class _Routing:
         self._authority = target[len(self._prefix) :]
         self._config = config
         self._make_child = make_child
-        self._children: OrderedDict[str, _Child] = OrderedDict()
+        self._children: OrderedDict[str, _Child] = OrderedDict()  # by target, oldest first
+        self._by_route: dict[Route, _Child] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def route(self) -> tuple[_Child | None, Context] | None:
+    def route(self) -> tuple[_Child | None, Context | None] | None:
         """Return (the child to call on, None for the parent; the context) or None."""
         found = routed(self._config, self._host, self._port)
         if found is None:
             return None
         route, ctx = found
-        if not route.rerouted(self._host, self._port):
-            return None, ctx
-        host = f"[{route.host}]" if ":" in route.host else route.host
-        target = f"{self._prefix}{host}" + ("" if route.port is None else f":{route.port}")
-        child = self._children.get(target)
+        child = self._by_route.get(route)
         if child is None:
-            child = self._child(target)
-        else:
-            with suppress(KeyError):  # evicted meanwhile: still usable for this call
-                self._children.move_to_end(target)
+            if not route.rerouted(self._host, self._port):
+                return None, ctx
+            child = self._child(route)
         return child, ctx
 
-    def _child(self, target: str) -> _Child | None:
+    def _child(self, route: Route) -> _Child | None:
+        host = f"[{route.host}]" if ":" in route.host else route.host
+        target = f"{self._prefix}{host}" + ("" if route.port is None else f":{route.port}")
         with self._lock:
+            if self._closed:
+                return None
             child = self._children.get(target)
-            if child is None and not self._closed:
+            if child is None:
                 child = self._children[target] = _Child(self._make_child(target, self._authority))
                 if len(self._children) > MAX_CHILDREN:
                     _, evicted = self._children.popitem(last=False)
+                    self._by_route.clear()
                     self.evicted(evicted.channel)
+            self._by_route[route] = child
             return child
 
     def take_children(self) -> list[Any]:
@@ -163,6 +167,7 @@ class _Routing:
             self._closed = True
             children = [child.channel for child in self._children.values()]
             self._children.clear()
+            self._by_route.clear()
         return children
 
     def evicted(self, channel: Any) -> None:

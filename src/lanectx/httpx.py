@@ -14,9 +14,8 @@ cookies see the service, not the version.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 from opentelemetry import context
@@ -28,6 +27,9 @@ from ._patch import patch
 from .lanemap._calls import routed
 
 __all__ = ["AsyncLaneTransport", "LaneTransport"]
+
+_T = TypeVar("_T")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
 class LaneTransport(httpx.BaseTransport):
@@ -42,8 +44,7 @@ class LaneTransport(httpx.BaseTransport):
         config = self._config or active_config()
         ctx = prepare_request(config, request.url.host, request.headers)
         if config.routing == "client" and (found := _reroute(config, request)) is not None:
-            with _routed(request, found):
-                return self._transport.handle_request(request)
+            return _send_routed(lambda: self._transport.handle_request(request), request, found)
         if ctx is None:
             return self._transport.handle_request(request)
         token = context.attach(ctx)
@@ -71,8 +72,8 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
         config = self._config or active_config()
         ctx = prepare_request(config, request.url.host, request.headers)
         if config.routing == "client" and (found := _reroute(config, request)) is not None:
-            with _routed(request, found):
-                return await self._transport.handle_async_request(request)
+            send = self._transport.handle_async_request
+            return await _send_routed_async(lambda: send(request), request, found)
         if ctx is None:
             return await self._transport.handle_async_request(request)
         token = context.attach(ctx)
@@ -86,28 +87,60 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
         await self._transport.aclose()
 
 
-def _reroute(config: LaneConfig, request: httpx.Request) -> tuple[httpx.URL, Context] | None:
+def _with_address(url: httpx.URL, host: str, port: int | None) -> httpx.URL:
+    """Return *url* with another host and port (a parse-free copy when httpx allows it)."""
+    reference = getattr(url, "_uri_reference", None)
+    if reference is None or not hasattr(reference, "_replace"):
+        return url.copy_with(host=host, port=port)
+    return _copy(reference, host, port)
+
+
+@functools.lru_cache(maxsize=1024)
+def _copy(reference: Any, host: str, port: int | None) -> httpx.URL:
+    if port is not None and port == _DEFAULT_PORTS.get(reference.scheme):
+        port = None  # as httpx itself keeps a scheme's default port
+    copy = httpx.URL.__new__(httpx.URL)
+    copy._uri_reference = reference._replace(host=host, port=port)
+    return copy
+
+
+def _reroute(config: LaneConfig, request: httpx.Request) -> tuple[httpx.URL, Context | None] | None:
     """Point *request* at its route; return (the URL addressed, the context to send in)."""
     url = request.url
-    found = routed(config, url.host, url.port)
+    host, port = url.host, url.port
+    found = routed(config, host, port)
     if found is None:
         return None
     route, ctx = found
-    if route.rerouted(url.host, url.port):
-        request.url = url.copy_with(host=route.host, port=route.port)
+    if route.rerouted(host, port):
+        request.url = _with_address(url, route.host, route.port)
     return url, ctx
 
 
-@contextmanager
-def _routed(request: httpx.Request, found: tuple[httpx.URL, Context]) -> Iterator[None]:
-    """Send inside the route's context; give the request its addressed URL back after."""
+def _send_routed(send: Callable[[], _T], request: httpx.Request, found: Any) -> _T:
+    """Call *send* in the route's context; give the request its addressed URL back after."""
     url, ctx = found
-    token = context.attach(ctx)
+    token = None if ctx is None else context.attach(ctx)
     try:
-        yield
+        return send()
     finally:
         request.url = url
-        context.detach(token)
+        if token is not None:
+            context.detach(token)
+
+
+async def _send_routed_async(
+    send: Callable[[], Awaitable[_T]], request: httpx.Request, found: Any
+) -> _T:
+    """Await *send* in the route's context; give the request its addressed URL back after."""
+    url, ctx = found
+    token = None if ctx is None else context.attach(ctx)
+    try:
+        return await send()
+    finally:
+        request.url = url
+        if token is not None:
+            context.detach(token)
 
 
 def _hop(client: type[Any]) -> str:
@@ -124,8 +157,9 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         def send(self: httpx.Client, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
             ctx = prepare_request(config, request.url.host, request.headers) if switch.on else None
             if routing and switch.on and (found := _reroute(config, request)) is not None:
-                with _routed(request, found):
-                    return original(self, request, *args, **kwargs)
+                return _send_routed(
+                    lambda: original(self, request, *args, **kwargs), request, found
+                )
             if ctx is None:
                 return original(self, request, *args, **kwargs)
             token = context.attach(ctx)
@@ -143,8 +177,8 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         ) -> Any:
             ctx = prepare_request(config, request.url.host, request.headers) if switch.on else None
             if routing and switch.on and (found := _reroute(config, request)) is not None:
-                with _routed(request, found):
-                    return await original(self, request, *args, **kwargs)
+                call = lambda: original(self, request, *args, **kwargs)  # noqa: E731
+                return await _send_routed_async(call, request, found)
             if ctx is None:
                 return await original(self, request, *args, **kwargs)
             token = context.attach(ctx)

@@ -14,10 +14,11 @@ routed again from the service.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from opentelemetry import context
@@ -32,11 +33,19 @@ from .lanemap._route import Route
 __all__: list[str] = []
 
 
-def _port(parts: SplitResult) -> int | None:
-    try:
-        return parts.port
-    except ValueError:  # not a port number: requests will refuse the URL itself
-        return None
+@functools.lru_cache(maxsize=1024)
+def _rewritten(url: str, host: str, port: int | None) -> tuple[str, str]:
+    """Return (*url* sent to *host*:*port* instead, the Host header of the URL addressed).
+
+    With *port* None the URL's own port is kept.
+    """
+    parts = urlsplit(url)
+    if port is None:
+        with contextlib.suppress(ValueError):  # not a port: requests refuses the URL itself
+            port = parts.port
+    bracketed = f"[{host}]" if ":" in host else host
+    netloc = bracketed if port is None else f"{bracketed}:{port}"
+    return urlunsplit(parts._replace(netloc=netloc)), parts.netloc.rpartition("@")[2]
 
 
 def _send_routed(
@@ -44,29 +53,30 @@ def _send_routed(
     session: requests.Session,
     request: requests.PreparedRequest,
     kwargs: dict[str, Any],
-    parts: SplitResult,
-    found: tuple[Route, Context],
+    host: str | None,
+    found: tuple[Route, Context | None],
 ) -> Any:
     """Send *request* to its route, with the addressed Host, and answer with its own URL."""
     route, ctx = found
     url = request.url
-    had_host = "host" in request.headers
-    if route.rerouted(parts.hostname or "", _port(parts)) and url is not None:
-        host = f"[{route.host}]" if ":" in route.host else route.host
-        netloc = host if route.port is None else f"{host}:{route.port}"
-        request.url = urlunsplit(parts._replace(netloc=netloc))
+    had_host = True
+    if url is not None and route.rerouted(host or "", None):
+        request.url, addressed = _rewritten(url, route.host, route.port)
+        had_host = "host" in request.headers
         if not had_host:
-            request.headers["Host"] = parts.netloc.rpartition("@")[2]
-    token = context.attach(ctx)
+            request.headers["Host"] = addressed
+    token = None if ctx is None else context.attach(ctx)
     try:
         response = original(session, request, **kwargs)
         response.url = url
         return response
     finally:
-        request.url = url
-        if not had_host:
-            request.headers.pop("Host", None)
-        context.detach(token)
+        if request.url is not url:
+            request.url = url
+            if not had_host:
+                del request.headers["Host"]
+        if token is not None:
+            context.detach(token)
 
 
 def _install(config: LaneConfig) -> Callable[[], None]:
@@ -79,9 +89,11 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             ctx = None
             if switch.on:
                 parts = urlsplit(request.url or "")
-                ctx = prepare_request(config, parts.hostname, request.headers)
-                if routing and (found := routed(config, parts.hostname, _port(parts))) is not None:
-                    return _send_routed(original, self, request, kwargs, parts, found)
+                host = parts.hostname
+                ctx = prepare_request(config, host, request.headers)
+                # The port is not needed to decide: a lane version keeps the URL's own.
+                if routing and (found := routed(config, host, None)) is not None:
+                    return _send_routed(original, self, request, kwargs, host, found)
             if ctx is None:
                 return original(self, request, **kwargs)
             token = context.attach(ctx)

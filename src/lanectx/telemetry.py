@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind
 from ._config import LaneConfig, active_config
 from ._context import current_lane
 from ._detector import LaneResourceDetector
-from .lanemap._calls import route_attributes, route_of
+from .lanemap._calls import route_attributes, route_of, want_route_context
 
 __all__ = ["LaneLogRecordProcessor", "LaneResourceDetector", "LaneSpanProcessor"]
 
@@ -33,6 +33,7 @@ class LaneSpanProcessor(SpanProcessor):
     def __init__(self, config: LaneConfig | None = None) -> None:
         self._config = config
         self.active = True
+        want_route_context()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Copy the lane of *parent_context* (or the current context) onto *span*."""

@@ -244,6 +244,7 @@ def test_the_client_span_says_where_the_call_went(
             get(kind, f"http://localhost:{versions.port}/page", lane)
         get(kind, f"{versions.other.url}/page", "pr-31")
     finally:
+        lanectx.uninstrument()  # patches come off in reverse order of installation
         instrumentor.uninstrument()
     spans = exporter.get_finished_spans()
     routes = [
@@ -257,3 +258,65 @@ def test_the_client_span_says_where_the_call_went(
         ("stable", "lane-not-deployed"),
         (None, None),
     ]
+
+
+@pytest.mark.parametrize("host", FORMS)
+@pytest.mark.parametrize("kind", ["httpx", "requests"])
+def test_without_endpoints_a_lane_goes_to_its_per_lane_service(
+    kind: str, host: str, tmp_path: Path
+) -> None:
+    """No endpoint: `reviews[.ns...]:port` becomes `reviews-<lane>[.ns...]:port`, Host kept."""
+    path = tmp_path / "lanes.json"
+    write_map(path, {"services": {"reviews": ["pr-31"]}})
+    config = LaneConfig(routing="client", lane_map=str(path), allowed_hosts=ALLOWED)
+    assert lanectx.instrument(config)
+    dialed: list[tuple[str, str]] = []  # (URL sent on the wire, Host header)
+    if kind == "httpx":
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            dialed.append((str(request.url), request.headers["host"]))
+            return httpx.Response(200)
+
+        with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+            for lane in ("pr-31", None):
+                with lanectx.use_lane(lane):
+                    response = client.get(f"http://{host}:9080/x?q=1")
+                assert str(response.url) == f"http://{host}:9080/x?q=1"
+    else:
+
+        class Answer(requests.adapters.BaseAdapter):  # type: ignore[misc]
+            def send(self, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+                dialed.append((str(request.url), request.headers.get("Host", "")))
+                response = requests.Response()
+                response.status_code, response.request, response.url = 200, request, request.url
+                return response
+
+            def close(self) -> None:
+                return None
+
+        with requests.Session() as session:
+            session.mount("http://", Answer())
+            for lane in ("pr-31", None):
+                with lanectx.use_lane(lane):
+                    response = session.get(f"http://{host}:9080/x?q=1")
+                assert response.url == f"http://{host}:9080/x?q=1"
+    lane_host = host.replace("reviews", "reviews-pr-31", 1)
+    assert dialed[0] == (f"http://{lane_host}:9080/x?q=1", f"{host}:9080")
+    assert dialed[1][0] == f"http://{host}:9080/x?q=1"
+
+
+def test_the_parse_free_url_copy_equals_httpx_own() -> None:
+    """The rerouted httpx URL is exactly what `URL.copy_with` would give."""
+    from lanectx.httpx import _with_address
+
+    for text in ("http://reviews:9080/a?b=1#c", "https://u:p@reviews.shop.svc/x", "http://r/"):
+        url = httpx.URL(text)
+        for host, port in (("reviews-pr-31", 9080), ("127.0.0.1", None), ("10.0.0.7", 443)):
+            mine, theirs = _with_address(url, host, port), url.copy_with(host=host, port=port)
+            assert (mine.host, mine.port, mine.raw_path, mine.scheme) == (
+                theirs.host,
+                theirs.port,
+                theirs.raw_path,
+                theirs.scheme,
+            )
+            assert str(mine) == str(theirs)

@@ -5,8 +5,9 @@ if found is not None:
     route, ctx = found                     # dial route.host:route.port inside ctx
 
 The context holds the route so the client span started for the call can say where
-it went (`route_attributes`). The Host header / ``:authority`` stays the one
-addressed: the lane version is asked exactly what the stable one would be.
+it went (`route_attributes`); it is made only once a `LaneSpanProcessor` exists
+(None before: nothing would read it). The Host header / ``:authority`` stays the
+one addressed: the lane version is asked exactly what the stable one would be.
 """
 
 from __future__ import annotations
@@ -24,22 +25,36 @@ __all__ = [
     "route_attributes",
     "route_of",
     "routed",
+    "want_route_context",
 ]
 
 ATTRIBUTE_VERSION = "lane.route.version"  # the lane whose version served the call, or stable
 ATTRIBUTE_REASON = "lane.route.reason"  # lane-version, no-lane or lane-not-deployed
 _ROUTE = context.create_key("lanectx-route")
+_wanted = False
 
 
-def routed(config: LaneConfig, host: str | None, port: int | None) -> tuple[Route, Context] | None:
-    """Return (route, context to send in) for a call to *host*:*port*, None when not routed.
+def want_route_context() -> None:
+    """Carry each call's route in its context from now on (a span processor reads it)."""
+    global _wanted
+    _wanted = True
 
-    Callers check ``config.routing == "client"`` first, so mesh mode pays nothing.
+
+def routed(
+    config: LaneConfig, host: str | None, port: int | None
+) -> tuple[Route, Context | None] | None:
+    """Return (route, context to send in or None) for a call to *host*:*port*.
+
+    None when there is nothing to do: the call is not routed, or goes where it was
+    addressed and no span processor wants its route. Callers check
+    ``config.routing == "client"`` first, so mesh mode pays nothing.
     """
     route = route_call(config, host, port, current_lane(None, config))
     if route is None:
         return None
-    return route, context.set_value(_ROUTE, route)
+    if _wanted:
+        return route, context.set_value(_ROUTE, route)
+    return (route, None) if route.rerouted(host or "", port) else None
 
 
 def route_of(ctx: Context | None = None) -> Route | None:

@@ -41,6 +41,8 @@ class LaneMap:
     endpoints: Mapping[str, Mapping[str, tuple[str, int]]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # Routing decisions already made with this snapshot (see `route_call`); internal.
+    decisions: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def lanes(self, service: str) -> frozenset[str]:
         """Return the lanes that have a version of *service* (empty when none)."""
