@@ -174,3 +174,19 @@ def test_targets_that_name_no_single_host_are_never_rerouted() -> None:
     assert split_target("dns:reviews") == ("dns:", "reviews", None)
     for target in ("ipv4:10.0.0.1:80,10.0.0.2:80", "[::1]:80", "unix:/tmp/s", "xds:///x", ""):
         assert split_target(target) is None
+
+
+def test_an_aio_channel_closes_its_children(routed: Fleet) -> None:
+    """Closing a grpc.aio routing channel closes the child channels it made."""
+
+    async def run() -> Any:
+        channel: Any = grpc.aio.insecure_channel("reviews:9080")
+        stub = services.ProbeStub(channel)
+        with lanectx.use_lane("pr-31"):
+            await stub.Unary(protos.Ask(tag="aio"), timeout=10)
+        (child,) = [item.channel for item in channel._children.values()]
+        await channel.close()
+        return child.get_state()
+
+    assert asyncio.run(run()) is grpc.ChannelConnectivity.SHUTDOWN
+    assert routed.served_by() == {"aio": "pr-31"}
