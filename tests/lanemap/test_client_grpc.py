@@ -190,3 +190,35 @@ def test_an_aio_channel_closes_its_children(routed: Fleet) -> None:
 
     assert asyncio.run(run()) is grpc.ChannelConnectivity.SHUTDOWN
     assert routed.served_by() == {"aio": "pr-31"}
+
+
+def test_one_channel_follows_the_map_as_it_changes(fleet: Fleet, tmp_path: Path) -> None:
+    """A lane added to the map file is routed by an existing channel within about a second."""
+    import time
+
+    fleet.clear()
+    path = tmp_path / "lanes.json"
+
+    def write(lanes: list[str]) -> None:
+        fresh = tmp_path / "lanes.new"
+        body = {"services": {"reviews": lanes}, "endpoints": {"reviews": fleet.addresses}}
+        fresh.write_text(json.dumps(body), encoding="utf-8")
+        fresh.replace(path)
+
+    write([])
+    assert lanectx.instrument(LaneConfig(routing="client", lane_map=str(path)))
+    with grpc.insecure_channel("reviews:9080") as channel:
+        stub = services.ProbeStub(channel)
+        with lanectx.use_lane("pr-32"):
+            stub.Unary(protos.Ask(tag="before"), timeout=10)
+            write(["pr-32"])
+            deadline, number = time.monotonic() + 3, 0
+            while (
+                time.monotonic() < deadline and fleet.served_by().get(f"after-{number}") != "pr-32"
+            ):
+                number += 1
+                stub.Unary(protos.Ask(tag=f"after-{number}"), timeout=10)
+                time.sleep(0.05)
+    served = fleet.served_by()
+    assert served["before"] == "stable"
+    assert served[f"after-{number}"] == "pr-32"
