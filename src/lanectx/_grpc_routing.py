@@ -191,6 +191,8 @@ class _Routing:
         return _Method(self, "stream_stream", args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "parent":  # not set yet (a failed __init__): no recursion
+            raise AttributeError(name)
         return getattr(self.parent, name)
 
 
