@@ -4,6 +4,8 @@
     lanectx render lane pr-7 --service reviews --image reviews:pr-7 [--spec k8s/lanes.yaml]
     lanectx render routes reviews --spec k8s/lanes.yaml [--lane pr-8 ...]
     lanectx mesh k8s/lanes.yaml --endpoint reviews/stable=127.0.0.1:9081 ... [-o envoy.json]
+    lanectx controller --spec lanes.yaml        (the Lane controller; docs/controller.md)
+    lanectx lane create|delete|list|wait ...    (Lane objects in the cluster)
 
 Errors are one line on stderr and exit status 2.
 """
@@ -75,7 +77,7 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
     return {"render": render, "render lane": lane, "render routes": routes, "mesh": mesh}
 
 
-_USAGE = """usage: lanectx {render,mesh} ...
+_USAGE = """usage: lanectx {render,mesh,controller,lane} ...
 
 commands:
   render SPEC                       every object of a lanes spec
@@ -83,6 +85,8 @@ commands:
   render routes SERVICE             a service's shared routing objects (after a lane goes)
   render colouring RULES            the ingress gateway's colouring filter (EnvoyFilter)
   mesh SPEC --endpoint ...          a local Envoy config routing like the mesh
+  controller --spec SPEC            reconcile the Lane objects of a namespace
+  lane create|delete|list|wait      manage Lane objects in the cluster
 """
 
 
@@ -172,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lanectx.colouring._cli import main as colouring
 
         return colouring(words[2:])
+    if command in ("controller", "lane"):
+        from lanectx.controller._cli import controller_main, lane_main
+
+        return (controller_main if command == "controller" else lane_main)(words[1:])
     if command == "render" and len(words) > 1 and words[1] in ("lane", "routes"):
         command = f"render {words[1]}"
     parsers = _parsers()
