@@ -12,10 +12,10 @@ import pytest
 pytest.importorskip("kubernetes", reason="the controller extra is not installed")
 pytest.importorskip("prometheus_client", reason="the controller extra is not installed")
 
-from lanectx.controller import LaneController, Metrics, connect  # noqa: E402
-from lanectx.controller._kube import Kube  # noqa: E402
+from lanectx.controller import LaneController, Metrics, connect
+from lanectx.controller._kube import Kube
 
-from .kube_mock import KubeMock  # noqa: E402
+from .kube_mock import KubeMock
 
 NAMESPACE = "shop"
 BASE_SPEC = """\
@@ -111,3 +111,16 @@ def start_controller(
     for running in started:
         if running.thread.is_alive():
             running.stop()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def validator() -> Path:
+    """Path of the shared manifest validator; skips when ../shared is absent."""
+    tool = SHARED / "tools" / "validate-manifests"
+    if not tool.exists():
+        pytest.skip("../shared/tools/validate-manifests is not available")
+    return tool
