@@ -148,10 +148,19 @@ class KubeMock:
             }
 
     def put(self, collection: str, namespace: str, obj: Obj) -> Obj:
-        """Create or replace *obj* directly (what kubelet / a user would do)."""
+        """Create or update *obj* directly, without a request (what kubelet or a user does).
+
+        *collection* is the API path of its kind without the namespace part, such as
+        ``apis/apps/v1/deployments``. A status already stored stays unless *obj* has one.
+        """
         with self.store.changed:
             key = (collection, namespace, obj["metadata"]["name"])
-            return self._store(key, copy.deepcopy(obj), replace=True)
+            return self._store(key, copy.deepcopy(obj), replace=False)
+
+    def remove(self, collection: str, namespace: str, name: str) -> None:
+        """Delete an object directly, with its dependents (as ``kubectl delete`` would)."""
+        with self.store.changed:
+            self._delete((collection, namespace, name))
 
     # -- HTTP ---------------------------------------------------------------------------
     def handle(self, request: BaseHTTPRequestHandler) -> None:

@@ -25,18 +25,16 @@ import yaml
 
 from ._events import lane_event
 from ._kube import Kube, KubeError
-from ._lanes import API_VERSION, KIND
+from ._lanes import API_VERSION, KIND, Manifest
 from ._metrics import Metrics
 from ._reconcile import (
     LANE_LABEL,
     MANAGED_BY,
     MANAGER,
-    LanePlan,
     Plan,
     base_problem,
     lane_of,
     plan,
-    replan_lane,
 )
 
 __all__ = ["MANAGED_KINDS", "ControllerError", "LaneController"]
@@ -60,10 +58,6 @@ MANAGED_KINDS = {
         ("gateway.networking.k8s.io/v1", "HTTPRoute"),
     ),
 }
-
-
-def _failed(item: LanePlan, now: datetime, message: str) -> LanePlan:
-    return replan_lane(item, now, problem=message, problem_reason="ApplyFailed")
 
 
 class ControllerError(Exception):
@@ -99,6 +93,7 @@ class LaneController:
         self._round = threading.Lock()
         self._applied: dict[tuple[str, str], str] = {}
         self._next_expiry: datetime | None = None
+        self._seen: dict[str, str] = {}  # lane -> uid, as of the last round
 
     def _base(self) -> dict[str, Any]:
         """Read the base spec afresh (a mounted ConfigMap may change under us)."""
@@ -119,17 +114,10 @@ class LaneController:
             deployments, _ = self.kube.list("apps/v1", "Deployment", self.namespace, LANE_LABEL)
             now = self.clock()
             result = plan(base, lanes, deployments, now, self.target)
-            failures = self._apply(result)
-            if failures:
-                lanes_done = tuple(
-                    replan_lane(
-                        item, now, problem=failures[item.name], problem_reason="ApplyFailed"
-                    )
-                    if item.name in failures
-                    else item
-                    for item in result.lanes
-                )
-                result = Plan(result.objects, lanes_done, result.next_expiry)
+            failures = self._apply([obj for obj in result.objects if lane_of(obj)])
+            if failures:  # leave those lanes out of the routes
+                result = plan(base, lanes, deployments, now, self.target, failures)
+            self._apply([obj for obj in result.objects if lane_of(obj) is None])
             self._prune(result, now)
             conflict = self._write_statuses(result, now)
             self.metrics.count_phases(str(item.status["phase"]) for item in result.lanes)
@@ -138,10 +126,13 @@ class LaneController:
                 raise KubeError(409, "a Lane changed during the round")
             return result
 
-    def _apply(self, result: Plan) -> dict[str, str]:
-        """Apply every object not already applied as it is; return apply errors by lane."""
+    def _apply(self, objects: list[Manifest]) -> dict[str, str]:
+        """Apply every object not already applied as it is; return apply errors by lane.
+
+        A refused shared object (or any 409) fails the round.
+        """
         failures: dict[str, str] = {}
-        for obj in result.objects:
+        for obj in objects:
             lane = lane_of(obj)
             if lane in failures:
                 continue
@@ -164,7 +155,7 @@ class LaneController:
         live = {item.name for item in result.lanes}
         kinds = dict.fromkeys(MANAGED_KINDS[self.target])
         kinds.update(dict.fromkeys((str(o["apiVersion"]), str(o["kind"])) for o in result.objects))
-        removed: dict[str, str] = {}
+        removed = {lane: uid for lane, uid in self._seen.items() if lane not in live}
         for api_version, kind in kinds:
             try:
                 items, _ = self.kube.list(
@@ -186,6 +177,7 @@ class LaneController:
         for lane, uid in removed.items():
             message = "the Lane is gone: its objects are deleted, its routes re-rendered"
             self._record(lane, uid, ("Normal", "Removed", message), now)
+        self._seen = {item.name: item.uid for item in result.lanes}
 
     def _write_statuses(self, result: Plan, now: datetime) -> bool:
         """Write each changed status, then its Events; return whether any write hit a 409."""
@@ -247,6 +239,17 @@ class LaneController:
             timeout = min(timeout, max(ahead, 0.0) + 0.5)
         return timeout
 
+    def _sleep(self, stop: threading.Event) -> bool:
+        """Wait for a wake-up, the next expiry or resync, or *stop*; return if woken."""
+        deadline = time.monotonic() + self._timeout()
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._wake.wait(min(left, 0.5)):
+                return True
+        return False
+
     def run(self, stop: threading.Event) -> None:
         """Watch and reconcile until *stop* is set; a failing round is retried with backoff."""
         watches = [
@@ -261,7 +264,7 @@ class LaneController:
         last_resync = time.monotonic()
         self._wake.set()
         while not stop.is_set():
-            woke = self._wake.wait(self._timeout())
+            woke = self._sleep(stop)
             if stop.is_set():
                 break
             self._wake.clear()

@@ -32,7 +32,6 @@ __all__ = [
     "base_problem",
     "lane_of",
     "plan",
-    "replan_lane",
 ]
 
 MANAGER = "lanectx-controller"
@@ -111,27 +110,22 @@ def _owned(obj: Manifest, lane: LanePlan | None) -> Manifest:
     return {**obj, "metadata": meta}
 
 
-def replan_lane(item: LanePlan, now: datetime, **changes: Any) -> LanePlan:
-    """Return *item* with its facts changed (e.g. an apply ``problem``), status redone."""
-    facts = dataclasses.replace(item.facts, **changes)
-    status = lane_status(item.lane, facts, now)
-    events = tuple(status_events(item.lane, status))
-    return dataclasses.replace(item, facts=facts, status=status, events=events)
-
-
 def plan(
     base: Mapping[str, Any],
     lanes: Sequence[Manifest],
     deployments: Sequence[Mapping[str, Any]],
     now: datetime,
     target: str = "istio",
+    failed: Mapping[str, str] | None = None,
 ) -> Plan:
     """Return the objects to apply and each Lane's status for *lanes* over *base*.
 
     *deployments* are the lane Deployments found in the cluster (for readiness). A Lane
     that cannot be rendered gets phase Failed and takes no part; an expired one keeps
-    its status and loses its objects and routes.
+    its status and loses its objects and routes. *failed* names the lanes whose own
+    objects the API server refused (with why): Failed too, and left out of the routes.
     """
+    failed = failed or {}
     live: dict[str, tuple[Manifest, LaneFacts]] = {}
     entries: dict[str, dict[str, Any]] = {}
     for lane in sorted(lanes, key=lambda item: str(item["metadata"]["name"])):
@@ -147,6 +141,8 @@ def plan(
             expires_at=expires_at(lane, changed),
             problem=_problem(base, name, entry),
         )
+        if facts.problem is None and name in failed:
+            facts = dataclasses.replace(facts, problem=failed[name], problem_reason="ApplyFailed")
         live[name] = (lane, facts)
         if facts.problem is None and not facts.expired(now):
             entries[name] = entry
