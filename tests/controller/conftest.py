@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,13 +116,16 @@ def start_controller(
 
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
+VALIDATOR = ROOT.parent / "shared" / "tools" / "validate-manifests"
 
 
-@pytest.fixture
-def validator() -> Path:
-    """Path of the shared manifest validator; skips when ../shared is absent."""
-    tool = SHARED / "tools" / "validate-manifests"
-    if not tool.exists():
+def validate_manifests(*paths: Path) -> subprocess.CompletedProcess[str]:
+    """Run the shared strict manifest validator on *paths*; skip when ../shared is absent."""
+    if not VALIDATOR.exists():
         pytest.skip("../shared/tools/validate-manifests is not available")
-    return tool
+    return subprocess.run(
+        [sys.executable, str(VALIDATOR), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import yaml
 
 from lanectx.routing import load_spec, parse_spec
 
-from .conftest import ROOT, Running, lane_object
+from .conftest import ROOT, Running, lane_object, validate_manifests
 from .helpers import mark_ready, phase_of, put_lane, wait_for
 from .kube_mock import KubeMock
 from .test_crd import lane_schema
@@ -24,22 +23,11 @@ from .test_crd import lane_schema
 CONTROLLER = ROOT / "k8s" / "controller"
 
 
-def _validate(validator: Path, *paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(validator), *map(str, paths)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def _docs(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
 
 
-def test_kustomize_builds_the_controller_layout_into_valid_objects(
-    validator: Path, tmp_path: Path
-) -> None:
+def test_kustomize_builds_the_controller_layout_into_valid_objects(tmp_path: Path) -> None:
     """``kubectl kustomize k8s/controller``: CRD, RBAC, base spec, Deployment, all valid."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
@@ -49,7 +37,7 @@ def test_kustomize_builds_the_controller_layout_into_valid_objects(
     ).stdout
     path = tmp_path / "controller.yaml"
     path.write_text(built, encoding="utf-8")
-    result = _validate(validator, path)
+    result = validate_manifests(path)
     assert result.returncode == 0, result.stdout + result.stderr
     kinds = sorted(doc["kind"] for doc in yaml.safe_load_all(built))
     assert kinds == [
@@ -109,7 +97,7 @@ def test_the_role_grants_no_wildcard_and_only_its_namespace() -> None:
 
 
 def test_everything_the_controller_writes_is_valid_and_allowed(
-    mock: KubeMock, start_controller: Callable[..., Running], validator: Path, tmp_path: Path
+    mock: KubeMock, start_controller: Callable[..., Running], tmp_path: Path
 ) -> None:
     """A lane's life: every request fits the Role; every object, Event and status validates."""
     running = start_controller()
@@ -136,7 +124,7 @@ def test_everything_the_controller_writes_is_valid_and_allowed(
     assert events
     path = tmp_path / "written.yaml"
     path.write_text(yaml.safe_dump_all([*applied, *events]), encoding="utf-8")
-    result = _validate(validator, path)
+    result = validate_manifests(path)
     assert result.returncode == 0, result.stdout + result.stderr
     schema = jsonschema.Draft7Validator(lane_schema())
     statuses = [
