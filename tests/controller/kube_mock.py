@@ -5,10 +5,11 @@ controller and the ``lanectx lane`` commands use.
         kube.kubeconfig(tmp_path)            # a kubeconfig pointing at it
         kube.fail("PATCH", "/status", 409)   # the next matching request answers 409
 
-Served: GET (object, list with labelSelector, watch with resourceVersion, timeoutSeconds
-and bookmarks), POST (create, generateName, 409 AlreadyExists), PATCH as server-side apply
-(create or update, fieldManager required) and as merge patch (a resourceVersion in the
-body is a precondition: 409 Conflict when stale), DELETE (dependents found through
+Served: GET (object, list with labelSelector, watch with resourceVersion and timeoutSeconds;
+410 Gone for versions older than ``compacted``), POST (create, generateName, 409
+AlreadyExists), PATCH as server-side apply (create or update, fieldManager required) and
+as merge patch (a resourceVersion in the body is a precondition: 409 Conflict when
+stale), DELETE (dependents found through
 ownerReferences are deleted too, like the garbage collector). ``generation`` moves when
 ``spec`` changes; ``/status`` writes never move it.
 """
@@ -84,6 +85,8 @@ class KubeMock:
         self.requests: list[tuple[str, str, dict[str, list[str]], str, Any]] = []
         self._faults: list[tuple[str, str, int]] = []
         self._closing = False
+        self.compacted = 0  # watches from an older resourceVersion get 410 Gone (as etcd's)
+        self.gone_served = 0
         mock = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -307,8 +310,13 @@ class KubeMock:
         request.send_header("Content-Type", "application/json")
         request.send_header("Transfer-Encoding", "chunked")
         request.end_headers()
+        events: Iterator[Obj] = self._events(collection, namespace, selector, since, deadline)
+        if since and int(since) < self.compacted:
+            gone = self._status(410, f"too old resource version: {since}", "Expired")
+            events = iter([{"type": "ERROR", "object": gone}])
+            self.gone_served += 1
         try:
-            for event in self._events(collection, namespace, selector, since, deadline):
+            for event in events:
                 data = json.dumps(event).encode() + b"\n"
                 request.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 request.wfile.flush()

@@ -257,3 +257,15 @@ def test_metrics_count_lanes_by_phase_and_reconciles(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_watch_too_old_to_resume_is_listed_again(mock: KubeMock, start_controller: Start) -> None:
+    """410 Gone on resuming a watch (history compacted): relist, and later changes are seen."""
+    start_controller()
+    put_lane(mock, lane_object("pr-1", {"reviews": "reviews:pr-1"}))
+    wait_for(lambda: phase_of(mock, "pr-1") == "Pending", what="pr-1")
+    mock.compacted = mock.store.version + 1
+    wait_for(lambda: mock.gone_served >= 2, what="both watches refused with 410")
+    put_lane(mock, lane_object("pr-2", {"reviews": "reviews:pr-2"}))
+    wait_for(lambda: phase_of(mock, "pr-2") == "Pending", what="pr-2 after a 410")
+    assert routed_lanes(mock, "reviews") == {"pr-1", "pr-2"}

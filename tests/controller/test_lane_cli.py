@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -10,8 +13,8 @@ import pytest
 
 from lanectx.cli import main
 
-from .conftest import Running
-from .helpers import lane_status, mark_ready, wait_for
+from .conftest import Running, lane_object
+from .helpers import lane_status, mark_ready, put_lane, wait_for
 from .kube_mock import KubeMock
 
 
@@ -148,3 +151,31 @@ def test_wait_fails_fast_on_a_failed_lane_and_times_out_otherwise(
     assert lane("create", "pr-5", "--service", "reviews=r:5") == 0
     assert lane("wait", "pr-5", "--timeout", "0.5", "--interval", "0.1") == 1
     assert "timed out; lane pr-5 is" in capsys.readouterr().err
+
+
+def test_the_controller_command_runs_until_sigterm(
+    mock: KubeMock, kubeconfig: Path, base_spec: Path
+) -> None:
+    """`lanectx controller` reconciles a Lane, then exits 0 on SIGTERM."""
+    put_lane(mock, lane_object("pr-1", {"reviews": "reviews:pr-1"}))
+    command = [sys.executable, "-m", "lanectx", "controller", "--spec", str(base_spec)]
+    command += ["--kubeconfig", str(kubeconfig), "-n", "shop", "--metrics-port", "0"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: lane_status(mock, "pr-1").get("phase") == "Pending", what="Pending")
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=90)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_the_controller_command_refuses_an_unknown_target(
+    base_spec: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown --target is one line on stderr and exit status 2."""
+    assert main(["controller", "--spec", str(base_spec), "--target", "nginx"]) == 2
+    assert "--target: choose from istio, gateway-api" in capsys.readouterr().err

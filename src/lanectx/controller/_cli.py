@@ -85,16 +85,20 @@ def controller_main(argv: Sequence[str]) -> int:
     """Run ``lanectx controller`` with *argv*; returns when SIGTERM or SIGINT arrives."""
     parser = Parser(prog="lanectx controller", description="Reconcile the Lanes of a namespace.")
     parser.add_argument("--spec", type=Path, required=True, help="base spec of stable services")
-    parser.add_argument("--target", default="istio", choices=("istio", "gateway-api"))
+    parser.add_argument("--target", default="istio", help="render target (as lanectx render)")
     parser.add_argument("--metrics-port", type=int, default=9090, help="0: no metrics server")
     parser.add_argument("--resync", type=float, default=300.0, help="seconds between full syncs")
     _connection_options(parser)
 
     def action() -> int:
+        from lanectx.routing import TARGETS
+
         from ._controller import LaneController
         from ._metrics import Metrics
 
         args = parser.parse_args(argv)
+        if args.target not in TARGETS:
+            raise UsageError(f"--target: choose from {', '.join(TARGETS)}, not {args.target!r}")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         metrics = Metrics()
         server = metrics.serve(args.metrics_port) if args.metrics_port else None

@@ -41,22 +41,17 @@ __all__ = ["MANAGED_KINDS", "ControllerError", "LaneController"]
 
 logger = logging.getLogger("lanectx.controller")
 
-# Kinds the controller may have applied, per target: listed (by label) for pruning.
+# Kinds the controller may have applied, per target: listed (by label) for pruning. Kinds
+# rendered for a target not named here are pruned once the plan holds one of them.
+_COMMON_KINDS = (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"))
 MANAGED_KINDS = {
     "istio": (
-        ("apps/v1", "Deployment"),
-        ("v1", "Service"),
-        ("v1", "ConfigMap"),
+        *_COMMON_KINDS,
         ("networking.istio.io/v1", "DestinationRule"),
         ("networking.istio.io/v1", "VirtualService"),
         ("networking.istio.io/v1alpha3", "EnvoyFilter"),
     ),
-    "gateway-api": (
-        ("apps/v1", "Deployment"),
-        ("v1", "Service"),
-        ("v1", "ConfigMap"),
-        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
-    ),
+    "gateway-api": (*_COMMON_KINDS, ("gateway.networking.k8s.io/v1", "HTTPRoute")),
 }
 
 
@@ -153,7 +148,7 @@ class LaneController:
         """Delete the objects this controller made that the plan no longer holds."""
         wanted = {_key(obj) for obj in result.objects}
         live = {item.name for item in result.lanes}
-        kinds = dict.fromkeys(MANAGED_KINDS[self.target])
+        kinds = dict.fromkeys(MANAGED_KINDS.get(self.target, _COMMON_KINDS))
         kinds.update(dict.fromkeys((str(o["apiVersion"]), str(o["kind"])) for o in result.objects))
         removed = {lane: uid for lane, uid in self._seen.items() if lane not in live}
         for api_version, kind in kinds:
@@ -288,4 +283,4 @@ class LaneController:
                 self._wake.set()
                 stop.wait(backoff)
         for thread in watches:
-            thread.join(timeout=self.watch_timeout + 15)
+            thread.join(timeout=2.0)  # daemons: an open watch must not delay the exit
