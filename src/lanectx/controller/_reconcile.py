@@ -92,6 +92,22 @@ def _problem(base: Mapping[str, Any], name: str, entry: dict[str, Any]) -> str |
     return None
 
 
+def _problems(base: Mapping[str, Any], entries: Mapping[str, dict[str, Any]]) -> dict[str, str]:
+    """Return why each lane of *entries* that cannot be rendered cannot, by lane name.
+
+    All lanes are parsed together first; only when that fails is each parsed alone to
+    find the culprits (a spec with every lane valid is valid, and the reverse).
+    """
+    try:
+        for name in entries:
+            check_lane_name(name, "metadata.name")
+        parse_spec({**base, "lanes": dict(entries)})
+    except SpecError:
+        found = {name: _problem(base, name, entry) for name, entry in entries.items()}
+        return {name: problem for name, problem in found.items() if problem is not None}
+    return {}
+
+
 def _owned(obj: Manifest, lane: LanePlan | None) -> Manifest:
     """Return *obj* labelled as managed by the controller, owned by *lane* when given."""
     meta = dict(obj["metadata"])
@@ -127,19 +143,23 @@ def plan(
     """
     failed = failed or {}
     live: dict[str, tuple[Manifest, LaneFacts]] = {}
+    current = sorted(
+        (lane for lane in lanes if not lane["metadata"].get("deletionTimestamp")),
+        key=lambda item: str(item["metadata"]["name"]),
+    )
+    wanted = {str(lane["metadata"]["name"]): lane_entry(lane) for lane in current}
+    problems = _problems(base, wanted)
     entries: dict[str, dict[str, Any]] = {}
-    for lane in sorted(lanes, key=lambda item: str(item["metadata"]["name"])):
+    for lane in current:
         meta = lane["metadata"]
-        if meta.get("deletionTimestamp"):
-            continue
         name = str(meta["name"])
-        entry = lane_entry(lane)
+        entry = wanted[name]
         changed = spec_changed_at(lane, now)
         facts = LaneFacts(
             generation=int(meta.get("generation", 1)),
             spec_changed_at=changed,
             expires_at=expires_at(lane, changed),
-            problem=_problem(base, name, entry),
+            problem=problems.get(name),
         )
         if facts.problem is None and name in failed:
             facts = dataclasses.replace(facts, problem=failed[name], problem_reason="ApplyFailed")
