@@ -238,3 +238,23 @@ def test_every_planned_object_passes_the_strict_validator(tmp_path: Path) -> Non
         result = validate_manifests(path)
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.count("OK ") == len(objects)
+
+
+@pytest.mark.parametrize(
+    ("spec", "status"),
+    [
+        ({"services": "reviews"}, "garbage"),
+        ({"services": [1, None, {"name": 7}]}, {"conditions": [1, "x"], "phase": 3}),
+        (None, {"conditions": "none", "specChangedAt": "yesterday", "observedGeneration": 1}),
+        ({"services": [{"name": "reviews", "image": 42}], "ttl": 5}, []),
+    ],
+    ids=["string-services", "junk-items", "no-spec", "wrong-types"],
+)
+def test_malformed_lanes_are_failed_not_raised(spec: object, status: object) -> None:
+    """Shapes the CRD would refuse (written before it, or by hand) give Failed, no exception."""
+    lane = stored(lane_object("pr-1", {"reviews": "x"}))
+    lane["spec"], lane["status"] = spec, status
+    good = stored(lane_object("pr-2", {"reviews": "reviews:pr-2"}))
+    result = plan(BASE, [lane, good], [], NOW)
+    phases = {item.name: item.status["phase"] for item in result.lanes}
+    assert phases == {"pr-1": FAILED, "pr-2": PENDING}

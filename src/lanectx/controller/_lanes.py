@@ -23,6 +23,7 @@ __all__ = [
     "lane_entry",
     "parse_time",
     "spec_changed_at",
+    "status_of",
     "ttl_seconds",
 ]
 
@@ -59,6 +60,12 @@ def ttl_seconds(ttl: object) -> int | None:
     return int(number) * _UNITS[ttl[-1]]
 
 
+def status_of(lane: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return *lane*'s status, or an empty one when it is absent or not a mapping."""
+    status = lane.get("status")
+    return status if isinstance(status, Mapping) else {}
+
+
 def lane_entry(lane: Mapping[str, Any]) -> dict[str, Any]:
     """Return the lanes-spec entry (``services`` + ``ttl``) that Lane object *lane* asks for.
 
@@ -86,7 +93,7 @@ def spec_changed_at(lane: Mapping[str, Any], now: datetime) -> datetime:
     the current generation; the creation time for a new Lane; *now* for a changed one.
     """
     meta = lane.get("metadata") or {}
-    status = lane.get("status") or {}
+    status = status_of(lane)
     generation = meta.get("generation", 1)
     if status.get("observedGeneration") == generation:
         recorded = parse_time(status.get("specChangedAt"))

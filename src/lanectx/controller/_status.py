@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ._lanes import Manifest, format_time
+from ._lanes import Manifest, format_time, status_of
 
 __all__ = [
     "EXPIRED",
@@ -111,6 +111,12 @@ def _phase(facts: LaneFacts, now: datetime) -> tuple[str, str, str]:
     return READY, "AllServicesReady", "every service of the lane is available and routed"
 
 
+def _conditions(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The conditions of *status* that are mappings (anything else is ignored)."""
+    items = status.get("conditions")
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+
+
 def _condition(
     old: Mapping[str, Any],
     kind: str,
@@ -122,9 +128,7 @@ def _condition(
 ) -> dict[str, Any]:
     """A condition; its lastTransitionTime moves only when its status does."""
     status = "True" if ok else "False"
-    previous = next(
-        (item for item in old.get("conditions") or [] if item.get("type") == kind), None
-    )
+    previous = next((item for item in _conditions(old) if item.get("type") == kind), None)
     since = now
     if previous is not None and previous.get("status") == status:
         since = previous.get("lastTransitionTime") or now
@@ -140,7 +144,7 @@ def _condition(
 
 def lane_status(lane: Mapping[str, Any], facts: LaneFacts, now: datetime) -> dict[str, Any]:
     """Return the whole ``status`` that *lane* should carry after this round."""
-    old = lane.get("status") or {}
+    old = status_of(lane)
     phase, reason, message = _phase(facts, now)
     stamp = format_time(now)
     accepted = facts.problem is None and phase != EXPIRED
@@ -176,7 +180,7 @@ def status_events(lane: Mapping[str, Any], status: Mapping[str, Any]) -> list[tu
 
     One per new generation seen and one per phase change: the audit trail of the lane.
     """
-    old = lane.get("status") or {}
+    old = status_of(lane)
     events: list[tuple[str, str, str]] = []
     generation = status["observedGeneration"]
     if old.get("observedGeneration") != generation:
