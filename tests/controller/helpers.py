@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -67,6 +68,14 @@ def routed_lanes(mock: KubeMock, service: str) -> set[str]:
         for route in http["route"]
         if route["destination"].get("subset") not in ("stable", "canary")
     }
+
+
+def lane_map(mock: KubeMock) -> dict[str, list[str]]:
+    """The ``services`` of the stored lane map ConfigMap ``lanectx-lanes`` ({} without one)."""
+    configmap = mock.objects("configmaps", NAMESPACE).get("lanectx-lanes")
+    if configmap is None:
+        return {}
+    return dict(json.loads(configmap["data"]["lanes.json"])["services"])
 
 
 def event_reasons(mock: KubeMock, lane: str) -> list[str]:

@@ -18,6 +18,7 @@ from .conftest import Running, lane_object
 from .helpers import (
     delete_lane,
     event_reasons,
+    lane_map,
     lane_status,
     mark_ready,
     phase_of,
@@ -269,3 +270,36 @@ def test_a_watch_too_old_to_resume_is_listed_again(mock: KubeMock, start_control
     put_lane(mock, lane_object("pr-2", {"reviews": "reviews:pr-2"}))
     wait_for(lambda: phase_of(mock, "pr-2") == "Pending", what="pr-2 after a 410")
     assert routed_lanes(mock, "reviews") == {"pr-1", "pr-2"}
+
+
+def test_the_lane_map_holds_every_live_lane(mock: KubeMock, start_controller: Start) -> None:
+    """ConfigMap lanectx-lanes lists each service's lanes; a deleted Lane leaves it."""
+    start_controller()
+    put_lane(mock, lane_object("pr-1", {"reviews": "reviews:pr-1"}))
+    put_lane(mock, lane_object("pr-2", {"reviews": "reviews:pr-2", "ratings": "ratings:pr-2"}))
+    wait_for(
+        lambda: lane_map(mock).get("reviews") == ["pr-1", "pr-2"], what="both lanes in the map"
+    )
+    assert lane_map(mock)["ratings"] == ["pr-2"]
+    configmap = mock.objects("configmaps")["lanectx-lanes"]
+    assert "ownerReferences" not in configmap["metadata"]
+    delete_lane(mock, "pr-2")
+    wait_for(lambda: lane_map(mock).get("reviews") == ["pr-1"], what="pr-2 out of the map")
+    assert lane_map(mock)["ratings"] == []
+
+
+def test_the_kubernetes_target_owns_per_lane_services(
+    mock: KubeMock, start_controller: Start
+) -> None:
+    """--target kubernetes: the lane's Deployment and Service, owned by the Lane, no routes."""
+    start_controller(target="kubernetes")
+    put_lane(mock, lane_object("pr-3", {"reviews": "reviews:pr-3"}))
+    wait_for(lambda: phase_of(mock, "pr-3") == "Pending", what="Pending")
+    service = mock.objects("services")["reviews-pr-3"]
+    uid = mock.objects("lanes")["pr-3"]["metadata"]["uid"]
+    assert service["metadata"]["ownerReferences"][0]["uid"] == uid
+    assert "reviews-stable" not in mock.objects("deployments")
+    assert mock.objects("virtualservices") == {}
+    assert lane_map(mock)["reviews"] == ["pr-3"]
+    delete_lane(mock, "pr-3")
+    wait_for(lambda: "reviews-pr-3" not in mock.objects("services"), what="the Service gone")

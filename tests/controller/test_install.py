@@ -120,7 +120,8 @@ def test_everything_the_controller_writes_is_valid_and_allowed(
         if method == "PATCH" and query.get("fieldManager") and not path.endswith("/status")
     ]
     events = [body for method, path, _, _, body in mock.requests if path.endswith("/events")]
-    assert {obj["kind"] for obj in applied} == {"Deployment", "DestinationRule", "VirtualService"}
+    kinds = {obj["kind"] for obj in applied}
+    assert kinds == {"ConfigMap", "Deployment", "DestinationRule", "VirtualService"}
     assert events
     path = tmp_path / "written.yaml"
     path.write_text(yaml.safe_dump_all([*applied, *events]), encoding="utf-8")

@@ -46,6 +46,12 @@ def ready_deployment(desired: dict[str, Any], image: str | None = None) -> dict[
     return observed
 
 
+def lane_deployment(result: Any) -> dict[str, Any]:
+    """The one lane Deployment of a plan."""
+    (deployment,) = [obj for obj in result.objects if obj["kind"] == "Deployment"]
+    return dict(deployment)
+
+
 def by_key(objects: Any) -> dict[tuple[str, str], dict[str, Any]]:
     return {(obj["kind"], obj["metadata"]["name"]): obj for obj in objects}
 
@@ -165,7 +171,7 @@ def test_the_lane_is_ready_when_its_deployments_run_its_images() -> None:
 def test_a_deployment_past_its_progress_deadline_fails_the_lane() -> None:
     """ProgressDeadlineExceeded on a lane Deployment makes the Lane Failed (DeploymentFailed)."""
     lanes = [stored(lane_object("pr-1", {"reviews": "reviews:pr-1"}))]
-    desired = plan(BASE, lanes, [], NOW).objects[0]
+    desired = lane_deployment(plan(BASE, lanes, [], NOW))
     observed = ready_deployment(desired)
     observed["status"]["availableReplicas"] = 0
     observed["status"]["conditions"] = [
@@ -192,7 +198,7 @@ def test_a_condition_keeps_its_transition_time_until_its_status_changes() -> Non
     lane = stored(lane_object("pr-1", {"reviews": "reviews:pr-1"}))
     first = plan(BASE, [lane], [], NOW).lanes[0]
     lane["status"] = first.status
-    desired = plan(BASE, [lane], [], NOW).objects[0]
+    desired = lane_deployment(plan(BASE, [lane], [], NOW))
     later = NOW + timedelta(minutes=3)
     ready = plan(BASE, [lane], [ready_deployment(desired)], later).lanes[0]
     accepted, ready_condition = ready.status["conditions"]
