@@ -303,3 +303,21 @@ def test_the_kubernetes_target_owns_per_lane_services(
     assert lane_map(mock)["reviews"] == ["pr-3"]
     delete_lane(mock, "pr-3")
     wait_for(lambda: "reviews-pr-3" not in mock.objects("services"), what="the Service gone")
+
+
+def test_an_unreachable_api_server_is_retried_not_fatal(tmp_path: Path, base_spec: Path) -> None:
+    """With no API server the loop keeps retrying (errors counted as api) and stops cleanly."""
+    from lanectx.controller import Metrics, connect
+
+    with KubeMock() as gone:
+        kubeconfig = gone.kubeconfig(tmp_path)
+    controller = LaneController(
+        connect(str(kubeconfig)), "shop", base_spec, metrics=Metrics(), watch_timeout=1
+    )
+    running = Running(controller)
+    try:
+        errors = controller.metrics.reconcile_errors.labels(reason="api")
+        wait_for(lambda: errors._value.get() >= 2, what="two failed rounds")
+        assert running.thread.is_alive()
+    finally:
+        running.stop()

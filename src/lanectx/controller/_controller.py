@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
 
 from ._events import lane_event
@@ -60,6 +61,17 @@ class ControllerError(Exception):
 
 
 _SELECTOR = f"{MANAGED_BY}={MANAGER}"
+
+
+def _reason(err: Exception) -> str:
+    """The ``reason`` label of a failed round: conflict, api, spec or unexpected."""
+    if isinstance(err, KubeError):
+        return "conflict" if err.status == 409 else "api"
+    if isinstance(err, (ControllerError, ValueError)):
+        return "spec"
+    if isinstance(err, (OSError, urllib3.exceptions.HTTPError)):
+        return "api"  # the API server cannot be reached
+    return "unexpected"
 
 
 def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -271,11 +283,7 @@ class LaneController:
                 self.reconcile()
                 backoff = 0.0
             except Exception as err:  # a bad round must never stop the controller
-                reason = "unexpected"
-                if isinstance(err, KubeError):
-                    reason = "conflict" if err.status == 409 else "api"
-                elif isinstance(err, (ControllerError, ValueError, OSError)):
-                    reason = "spec" if isinstance(err, (ControllerError, ValueError)) else "api"
+                reason = _reason(err)
                 self.metrics.reconcile_errors.labels(reason=reason).inc()
                 logger.warning("reconcile failed (%s), retrying: %s", reason, err)
                 floor = 0.1 if reason == "conflict" else 0.5
