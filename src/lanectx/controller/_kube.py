@@ -25,6 +25,7 @@ from kubernetes.watch.watch import iter_resp_lines
 __all__ = ["Kube", "KubeError", "collection_path", "connect", "object_path"]
 
 Manifest = dict[str, Any]
+Query = list[tuple[str, str]]
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
 
@@ -70,24 +71,19 @@ class Kube:
         self.timeout = timeout
 
     def _send(
-        self,
-        method: str,
-        path: str,
-        query: list[tuple[str, str]] | None = None,
-        body: object = None,
-        content_type: str = "application/json",
-        timeout: float | None = None,
+        self, method: str, path: str, query: Query, body: object, kind: str, timeout: float
     ) -> Any:
-        headers = {"Accept": "application/json", "Content-Type": content_type}
+        """Send one request; return the raw response, or raise `KubeError` on an error status."""
+        headers = {"Accept": "application/json", "Content-Type": kind}
         serialized = self.api.param_serialize(
             method,
             path,
-            query_params=query or [],
+            query_params=query,
             header_params=headers,
             body=body,
             auth_settings=["BearerToken"],
         )
-        response = self.api.call_api(*serialized, _request_timeout=timeout or self.timeout)
+        response = self.api.call_api(*serialized, _request_timeout=timeout)
         if not 200 <= response.status <= 299:
             data = response.read()  # type: ignore[no-untyped-call]
             raise KubeError(response.status, _message(data, response.reason))
@@ -102,7 +98,7 @@ class Kube:
         content_type: str = "application/json",
     ) -> Manifest:
         """Send one request; return the JSON answer or raise `KubeError`."""
-        data = self._send(method, path, query, body, content_type).read()
+        data = self._send(method, path, query or [], body, content_type, self.timeout).read()
         return dict(json.loads(data)) if data else {}
 
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> Manifest:
@@ -165,7 +161,7 @@ class Kube:
         if selector:
             query.append(("labelSelector", selector))
         path = collection_path(api_version, kind, namespace)
-        response = self._send("GET", path, query, timeout=timeout + 10)
+        response = self._send("GET", path, query, None, "application/json", timeout + 10)
         try:
             for line in iter_resp_lines(response.response):  # type: ignore[no-untyped-call]
                 if line:
