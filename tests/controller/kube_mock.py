@@ -174,11 +174,20 @@ class KubeMock:
         body = json.loads(raw) if raw else None
         content_type = request.headers.get("Content-Type", "")
         self.requests.append((request.command, url.path, query, content_type, body))
-        for index, (method, part, status) in enumerate(self._faults):
-            if method == request.command and part in url.path:
-                del self._faults[index]
-                self._reply(request, status, self._status(status, "injected fault"))
-                return
+        with self.store.changed:
+            fault = next(
+                (
+                    item
+                    for item in self._faults
+                    if item[0] == request.command and item[1] in url.path
+                ),
+                None,
+            )
+            if fault is not None:
+                self._faults.remove(fault)
+        if fault is not None:
+            self._reply(request, fault[2], self._status(fault[2], "injected fault"))
+            return
         parts = url.path.strip("/").split("/")
         root = 2 if parts[0] == "api" else 3
         if len(parts) < root + 3 or parts[root] != "namespaces":
