@@ -29,6 +29,7 @@ SCRIPTS = {
     "routing_scale.py": (["--quick"], []),  # 4. Envoy with 0..1000 lanes
     "startup.py": (["--quick"], []),  # 5. import + instrument() time
     "report.py": (["--quick"], []),  # 6. lanectx report over 10,000 spans
+    "controller_scale.py": (["--quick"], []),  # 7. one controller round over 0..300 Lanes
 }
 
 

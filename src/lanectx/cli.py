@@ -7,6 +7,8 @@
     lanectx mesh k8s/lanes.yaml --endpoint reviews/stable=127.0.0.1:9081 ... [-o envoy.json]
     lanectx report pr-7 traces.jsonl [-o DIR]
     lanectx receive -o traces.jsonl [--listen 127.0.0.1:4318]
+    lanectx controller --spec lanes.yaml        (the Lane controller; docs/controller.md)
+    lanectx lane create|delete|list|wait ...    (Lane objects in the cluster)
 
 Errors are one line on stderr and exit status 2.
 """
@@ -103,7 +105,7 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
     }
 
 
-_USAGE = """usage: lanectx {render,mesh,report,receive} ...
+_USAGE = """usage: lanectx {render,mesh,report,receive,controller,lane} ...
 
 commands:
   render SPEC                       every object of a lanes spec
@@ -114,6 +116,8 @@ commands:
   mesh SPEC --endpoint ...          a local Envoy config routing like the mesh
   report LANE FILE... [-o DIR]      which version served each hop (Markdown + HTML)
   receive -o FILE                   receive OTLP/HTTP traces into a file for `report`
+  controller --spec SPEC            reconcile the Lane objects of a namespace
+  lane create|delete|list|wait      manage Lane objects in the cluster
 """
 
 
@@ -229,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lanectx.report._cli import main as report
 
         return report(command, words[1:])
+    if command in ("controller", "lane"):
+        from lanectx.controller._cli import controller_main, lane_main
+
+        return (controller_main if command == "controller" else lane_main)(words[1:])
     if command == "render" and len(words) > 1 and words[1] in ("lane", "routes", "lane-map"):
         command = f"render {words[1]}"
     parsers = _parsers()
