@@ -265,10 +265,15 @@ def test_other_baggage_in_context_is_not_sent_by_lanectx() -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(("authority", "lane"), [("api.example.com", ""), ("reviews", "pr-7")])
-def test_instrument_checks_default_authority(kind: str, authority: str, lane: str) -> None:
-    """A channel's ``grpc.default_authority`` option, not its dialled address, is checked."""
-    lanectx.instrument()
+@pytest.mark.parametrize(
+    ("authority", "allowed", "lane"),
+    [("api.example.com", "<loopback>", "pr-7"), ("reviews", "reviews", "")],
+)
+def test_instrument_checks_the_dialled_target(
+    kind: str, authority: str, allowed: str, lane: str
+) -> None:
+    """The address a channel dials, not its ``grpc.default_authority`` option, is checked."""
+    lanectx.instrument(LaneConfig(allowed_hosts=(allowed,)))
     options = [("grpc.default_authority", authority)]
     with ExitStack() as stack:
         if kind == "sync":

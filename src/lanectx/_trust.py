@@ -11,6 +11,7 @@ import hmac
 import ipaddress
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import islice
 from urllib.parse import unquote
 
 from .exceptions import ConfigurationError
@@ -18,6 +19,8 @@ from .exceptions import ConfigurationError
 __all__ = ["Networks", "caller_trusted", "parse_callers", "peer_host"]
 
 Networks = tuple["ipaddress.IPv4Network | ipaddress.IPv6Network", ...]
+MAX_TRUST_VALUES = 8
+"""Repeated trust headers compared at most (one is enough for an honest caller)."""
 _LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
@@ -79,4 +82,18 @@ def caller_trusted(
         return True
     if not sent:
         return False
-    return value is None or any(hmac.compare_digest(s.strip(), value) for s in sent)
+    return value is None or any(_equal(s, value) for s in islice(sent, MAX_TRUST_VALUES))
+
+
+def _equal(sent: object, value: str) -> bool:
+    """Compare a sent trust header with the expected *value* in constant time.
+
+    Header values are data: any text (non-ASCII too) or bytes is compared, never raised on.
+    """
+    if isinstance(sent, str):
+        given = sent.strip().encode("utf-8", "surrogatepass")
+    elif isinstance(sent, bytes):
+        given = sent.strip()
+    else:
+        return False
+    return hmac.compare_digest(given, value.encode("utf-8", "surrogatepass"))
