@@ -11,7 +11,7 @@ from __future__ import annotations
 from opentelemetry import context
 
 from ._config import LaneConfig, active_config
-from ._lane import lane_from_pairs
+from ._lane import inbound_values, lane_from_pairs, lane_from_values
 from ._server import request_context
 from .types import ASGIApp, Receive, Scope, Send
 
@@ -35,8 +35,10 @@ class LaneMiddleware:
         if scope["type"] not in ("http", "websocket") or not config.enabled:
             await self.app(scope, receive, send)
             return
-        lane, trusted = read_lane(config, scope)
-        ctx = request_context(config, lane, trusted)
+        found = inbound_values(config, scope["headers"])
+        trusted = config.trust_all or _caller_trusted(config, scope)
+        lane = lane_from_values(config, found.get) if found and trusted else None
+        ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
         if ctx is None:
             await self.app(scope, receive, send)
             return
@@ -48,17 +50,18 @@ class LaneMiddleware:
             context.detach(token)
 
 
-def read_lane(config: LaneConfig, scope: Scope) -> tuple[str | None, bool]:
-    """Return (the request's lane, whether its caller may choose one); the lane is None if not."""
-    headers = scope["headers"]
-    if config.trust_all:
-        return lane_from_pairs(config, headers), True
+def _caller_trusted(config: LaneConfig, scope: Scope) -> bool:
     client = scope.get("client")
     name = (config.trust_header or "").encode("latin-1")
-    sent = [v.decode("latin-1") for k, v in headers if k == name]
-    if not config.caller_trusted(client[0] if client else None, sent):
+    sent = [v.decode("latin-1") for k, v in scope["headers"] if k == name]
+    return config.caller_trusted(client[0] if client else None, sent)
+
+
+def read_lane(config: LaneConfig, scope: Scope) -> tuple[str | None, bool]:
+    """Return (the request's lane, whether its caller may choose one); the lane is None if not."""
+    if not config.trust_all and not _caller_trusted(config, scope):
         return None, False
-    return lane_from_pairs(config, headers), True
+    return lane_from_pairs(config, scope["headers"]), True
 
 
 async def run_in_lane(
@@ -71,7 +74,8 @@ async def run_in_lane(
     send: Send,
 ) -> None:
     """Run *app* with *lane* current (with no lane, and none left over, when not *trusted*)."""
-    ctx = request_context(config, lane, trusted)
+    found = inbound_values(config, scope["headers"])
+    ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
     if ctx is None:
         await app(scope, receive, send)
         return

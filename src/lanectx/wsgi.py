@@ -21,6 +21,7 @@ from ._server import request_context
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
+_BAGGAGE = "HTTP_BAGGAGE"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -59,7 +60,8 @@ def run_in_lane(
     start_response: Callable[..., Any],
 ) -> Iterable[bytes]:
     """Run *app* (and its body) with *lane* current (no lane when not *trusted*)."""
-    ctx = request_context(config, lane, trusted)
+    sent = environ.get(_BAGGAGE)
+    ctx = request_context(config, lane, trusted, (sent,) if isinstance(sent, str) else None)
     if ctx is None:
         return app(environ, start_response)
     token = context.attach(ctx)
