@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from ._baggage import member_values
+from ._baggage import member_values, without_member
 from .exceptions import InvalidLaneError
 
 if TYPE_CHECKING:
@@ -155,6 +155,42 @@ def lane_from_pairs(
     """Pick the lane from (name, value) pairs: ASGI headers or gRPC metadata."""
     found = inbound_values(config, pairs)
     return None if found is None else lane_from_values(config, found.get)
+
+
+def without_lane_pairs(
+    config: LaneConfig, pairs: Iterable[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """ASGI *pairs* without the lane headers and without lane members in ``baggage``.
+
+    What an untrusted caller sent is removed before the app (or an OpenTelemetry
+    middleware inside ours, which extracts again) can see it.
+    """
+    keys = config.inbound_keys
+    kept: list[tuple[bytes, bytes]] = []
+    for name, value in pairs:
+        if name in keys:
+            if name != b"baggage":
+                continue
+            rest = without_member(value.decode("latin-1"), config.baggage_key)
+            if not rest:
+                continue
+            value = rest.encode("latin-1")
+        kept.append((name, value))
+    return kept
+
+
+def scrub_environ(config: LaneConfig, environ: dict[str, Any]) -> None:
+    """Remove the lane headers, and lane members of ``baggage``, from a WSGI *environ*."""
+    *lane_keys, baggage_key = config.environ_keys
+    for key in lane_keys:
+        environ.pop(key, None)
+    sent = environ.get(baggage_key)
+    if isinstance(sent, str):
+        rest = without_member(sent, config.baggage_key)
+        if rest:
+            environ[baggage_key] = rest
+        else:
+            del environ[baggage_key]
 
 
 @lru_cache(maxsize=64)

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from .exceptions import ConfigurationError
 
-__all__ = ["Networks", "caller_trusted", "parse_callers", "peer_host"]
+__all__ = ["Networks", "caller_trusted", "carrier_peer", "parse_callers", "peer_host"]
 
 Networks = tuple["ipaddress.IPv4Network | ipaddress.IPv6Network", ...]
 MAX_TRUST_VALUES = 8
@@ -52,6 +52,24 @@ def peer_host(peer: str | None) -> str | None:
     kind, _, rest = unquote(peer).partition(":")
     if kind in ("ipv4", "ipv6"):
         return rest.rsplit(":", 1)[0].strip("[]")
+    return None
+
+
+def carrier_peer(carrier: object) -> str | None:
+    """The caller's address in a propagator carrier that holds one, else None.
+
+    OpenTelemetry's ASGI and WSGI middlewares extract from the ASGI scope
+    (``client``) and the WSGI environ (``REMOTE_ADDR``), so a propagator sees the
+    address there even when it runs in a fresh context.
+    """
+    if not isinstance(carrier, dict):
+        return None
+    if carrier.get("type") in ("http", "websocket"):
+        client = carrier.get("client")
+        return str(client[0]) if client else None
+    if "wsgi.version" in carrier:
+        address = carrier.get("REMOTE_ADDR")
+        return address if isinstance(address, str) else None
     return None
 
 

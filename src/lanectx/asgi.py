@@ -11,7 +11,7 @@ from __future__ import annotations
 from opentelemetry import context
 
 from ._config import LaneConfig, active_config
-from ._lane import inbound_values, lane_from_pairs, lane_from_values
+from ._lane import inbound_values, lane_from_pairs, lane_from_values, without_lane_pairs
 from ._server import request_context
 from .types import ASGIApp, Receive, Scope, Send
 
@@ -22,7 +22,10 @@ class LaneMiddleware:
     """Read the lane from HTTP/WebSocket request headers and run the app in it.
 
     Invalid lane values are logged and dropped, never answered with an error; an
-    untrusted caller's lane is ignored (see `LaneConfig` trust settings). Other
+    untrusted caller's lane is ignored (see `LaneConfig` trust settings) and its lane
+    headers are removed from the scope the app sees, so an OpenTelemetry middleware
+    placed inside this one cannot extract them again. Other baggage members become
+    part of the request's context and leave on its outgoing calls. Other
     scope types (``lifespan``) pass through untouched.
     """
 
@@ -39,6 +42,8 @@ class LaneMiddleware:
         trusted = config.trust_all or _caller_trusted(config, scope)
         lane = lane_from_values(config, found.get) if found and trusted else None
         ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
+        if found and not trusted:
+            scope = {**scope, "headers": without_lane_pairs(config, scope["headers"])}
         if ctx is None:
             await self.app(scope, receive, send)
             return
@@ -76,6 +81,8 @@ async def run_in_lane(
     """Run *app* with *lane* current (with no lane, and none left over, when not *trusted*)."""
     found = inbound_values(config, scope["headers"])
     ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
+    if found and not trusted:
+        scope = {**scope, "headers": without_lane_pairs(config, scope["headers"])}
     if ctx is None:
         await app(scope, receive, send)
         return
