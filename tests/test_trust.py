@@ -184,3 +184,49 @@ def test_propagator_refuses_non_ascii_trust_values() -> None:
     for sent in ("s3crét", "\udcff", b"s3cret\xff"):
         carrier = {"x-lane-id": "pr-5", "x-edge-trust": sent}
         assert lanectx.current_lane(propagator.extract(carrier, Context())) is None
+
+
+async def echo_headers(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An ASGI app answering with the headers it was given."""
+    pairs = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]]
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": json.dumps(pairs).encode()})
+
+
+def wsgi_echo_environ(
+    environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    """A WSGI app answering with its HTTP_* environ entries."""
+    start_response("200 OK", [("content-type", "application/json")])
+    pairs = [[k, v] for k, v in environ.items() if k.startswith("HTTP_")]
+    return [json.dumps(pairs).encode()]
+
+
+UNTRUSTED_SPELLINGS = {
+    "x-lane-id": "pr-5",
+    "x_lane_id": "pr-5",
+    "x-pr-id": "5",
+    "baggage": "a=1,lane=pr-5,%6Cane=pr-5",
+}
+
+
+def test_untrusted_lane_headers_never_reach_the_asgi_app() -> None:
+    """For an untrusted caller, the app (and any OTel middleware inside) sees no lane spelling."""
+    config = LaneConfig(trusted_callers=("192.0.2.0/24",))
+    with run_uvicorn(asgi.LaneMiddleware(echo_headers, config)) as url:
+        request = urllib.request.Request(url, headers=UNTRUSTED_SPELLINGS)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            seen = dict(json.load(response))
+    assert not {"x-lane-id", "x_lane_id", "x-pr-id"} & seen.keys()
+    assert seen["baggage"] == "a=1"
+
+
+def test_untrusted_lane_headers_never_reach_the_wsgi_app() -> None:
+    """The WSGI middleware removes an untrusted caller's lane entries from the environ."""
+    config = LaneConfig(trusted_callers=("192.0.2.0/24",))
+    with run_wsgi(wsgi.LaneMiddleware(wsgi_echo_environ, config)) as url:
+        request = urllib.request.Request(url, headers=UNTRUSTED_SPELLINGS)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            seen = dict(json.load(response))
+    assert not {"HTTP_X_LANE_ID", "HTTP_X_PR_ID"} & seen.keys()
+    assert seen["HTTP_BAGGAGE"] == "a=1"

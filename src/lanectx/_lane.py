@@ -168,6 +168,8 @@ def without_lane_pairs(
     keys = config.inbound_keys
     kept: list[tuple[bytes, bytes]] = []
     for name, value in pairs:
+        if b"_" in name and name.replace(b"_", b"-") in keys:
+            continue  # `x_lane_id`: what a CGI-style server behind this one reads as x-lane-id
         if name in keys:
             if name != b"baggage":
                 continue

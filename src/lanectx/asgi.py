@@ -42,7 +42,7 @@ class LaneMiddleware:
         trusted = config.trust_all or _caller_trusted(config, scope)
         lane = lane_from_values(config, found.get) if found and trusted else None
         ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
-        if found and not trusted:
+        if not trusted:
             scope = {**scope, "headers": without_lane_pairs(config, scope["headers"])}
         if ctx is None:
             await self.app(scope, receive, send)
@@ -81,7 +81,7 @@ async def run_in_lane(
     """Run *app* with *lane* current (with no lane, and none left over, when not *trusted*)."""
     found = inbound_values(config, scope["headers"])
     ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
-    if found and not trusted:
+    if not trusted:
         scope = {**scope, "headers": without_lane_pairs(config, scope["headers"])}
     if ctx is None:
         await app(scope, receive, send)
