@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from itertools import islice
 from urllib.parse import quote, unquote_plus
 
 __all__ = [
     "MAX_BYTES",
+    "MAX_CANDIDATES",
     "MAX_HEADERS",
     "MAX_MEMBERS",
+    "capped",
     "encode_members",
     "fitting",
+    "joined",
     "member_values",
     "members",
     "names",
@@ -63,43 +67,65 @@ def _split(member: str) -> tuple[str, str]:
     return _decoded(name.strip(_OWS)), value.strip(_OWS)
 
 
-def _mentions(header: str, key: str) -> bool:
-    return key in header or "%" in header or "+" in header
+def joined(headers: Iterable[str]) -> str:
+    """The first `MAX_HEADERS` baggage headers as one list (not yet cut to size)."""
+    first = list(islice(headers, MAX_HEADERS))
+    return first[0] if len(first) == 1 else ",".join(first)
 
 
-def _pieces(headers: Iterable[str], key: str | None = None) -> Iterator[str]:
-    """Yield the raw list members of *headers*, up to the W3C limits.
+def capped(headers: Iterable[str]) -> str:
+    """The request's baggage headers as one list, cut to the W3C limits.
 
-    With *key*, headers that cannot hold a *key* member are not split (but still count).
+    The first `MAX_HEADERS` headers are read as one list; a member that does not fit
+    whole in `MAX_BYTES` bytes is not read, nor is any after the `MAX_MEMBERS`-th.
     """
-    budget = MAX_BYTES
-    count = 0
-    for header in islice(headers, MAX_HEADERS):
-        if budget <= 0:
-            return
-        cut = len(header) > budget
-        text = header[:budget]
-        budget -= len(text) + 1
-        if key is not None and not _mentions(text, key):
-            continue
-        parts = text.split(",")
-        if cut:
-            parts.pop()  # the last member does not fit whole: it is not read
-        for part in parts:
-            if not part.strip(_OWS):
-                continue
-            count += 1
-            if count > MAX_MEMBERS:
-                return
-            yield part
+    text = joined(headers)
+    if len(text) > MAX_BYTES:
+        text = text[: max(text.rfind(",", 0, MAX_BYTES + 1), 0)]
+    if text.count(",") >= MAX_MEMBERS:
+        first_members = _FIRST_MEMBERS.match(text)
+        if first_members is not None:
+            text = text[: first_members.end() - 1]
+    return text
+
+
+_FIRST_MEMBERS = re.compile(rf"(?:[^,]*,){{{MAX_MEMBERS}}}")
+
+
+MAX_CANDIDATES = 8
+"""Members read as possible lanes, plain and encoded each; the rest of a list of
+thousands of ``lane`` members is not looked at."""
+
+
+@lru_cache(maxsize=16)
+def _candidates(key: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Patterns of members named *key* as sent, and of members with encoded names."""
+    # Both start with a literal ``,`` (the list is searched with one put in front), so
+    # the regex engine skips to the next comma instead of trying every position.
+    value = rf"[{_OWS}]*=[{_OWS}]*([^,;]*)"
+    plain = re.compile(rf",[{_OWS}]*{re.escape(key)}{value}")
+    encoded = re.compile(rf",[{_OWS}]*([^=,;]*[%+][^=,;]*){value}")
+    return plain, encoded
 
 
 def member_values(headers: Iterable[str], key: str) -> Iterator[str]:
-    """Yield the decoded value of every *key* member in *headers*, in order."""
-    for part in _pieces(headers, key):
-        name, value = _split(part)
-        if name == key:
-            yield _decoded(value)
+    """Yield the decoded value of the first *key* members in *headers*, in order.
+
+    Names are decoded as OpenTelemetry decodes them, so ``%6Cane=pr-7`` is a ``lane``
+    member; at most `MAX_CANDIDATES` plain and as many encoded names are looked at.
+    """
+    text = "," + capped(headers)
+    plain, encoded = _candidates(key)
+    found: list[tuple[int, str]] = []
+    if key in text:
+        found += [(m.start(), m.group(1)) for m in islice(plain.finditer(text), MAX_CANDIDATES)]
+    if "%" in text or "+" in text:
+        for match in islice(encoded.finditer(text), MAX_CANDIDATES):
+            if _decoded(match.group(1).strip(_OWS)) == key:
+                found.append((match.start(), match.group(2)))
+        found.sort()
+    for _, value in found:
+        yield _decoded(value.strip(_OWS))
 
 
 def members(headers: Iterable[str], skip: str) -> dict[str, str]:
@@ -108,8 +134,13 @@ def members(headers: Iterable[str], skip: str) -> dict[str, str]:
     A value keeps its properties (``a=1;p=2`` is ``a`` = ``1;p=2``); a later member of
     the same name replaces an earlier one; a member that is not W3C baggage is left out.
     """
+    return dict(_members(capped(headers), skip))
+
+
+@lru_cache(maxsize=256)
+def _members(text: str, skip: str) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
-    for part in _pieces(headers):
+    for part in text.split(","):
         name, sep, value = part.partition("=")
         name = name.strip(_OWS)
         value = value.strip(_OWS)
@@ -118,7 +149,7 @@ def members(headers: Iterable[str], skip: str) -> dict[str, str]:
         name = _decoded(name)
         if name and name != skip:
             found[name] = _decoded(value)
-    return found
+    return tuple(found.items())
 
 
 def _encode(text: str, plain: re.Pattern[str], safe: str) -> str:
@@ -143,12 +174,12 @@ def encode_members(entries: Mapping[str, object], skip: str, taken: Iterable[str
 
 def names(header: str) -> set[str]:
     """The decoded member names of one baggage *header*."""
-    return {_split(part)[0] for part in _pieces((header,))}
+    return {_split(part)[0] for part in capped((header,)).split(",")}
 
 
 def without_member(header: str, key: str) -> str:
     """Return *header* without its *key* members; other members are kept as sent."""
-    if not _mentions(header, key):
+    if key not in header and "%" not in header and "+" not in header:
         return header
     kept = [m.strip(_OWS) for m in header.split(",") if _split(m)[0] != key]
     return ",".join(m for m in kept if m)

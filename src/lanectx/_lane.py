@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from ._baggage import member_values, without_member
+from ._baggage import MAX_BYTES, member_values, without_member
 from .exceptions import InvalidLaneError
 
 if TYPE_CHECKING:
@@ -142,7 +142,9 @@ def inbound_values(
             if seen > MAX_REPEATS:
                 break
             key = name.decode("latin-1") if isinstance(name, bytes) else name
-            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            # Past MAX_BYTES no value is read (a lane is 40 characters): not decoded either.
+            text = value[: MAX_BYTES + 1]
+            text = text.decode("latin-1") if isinstance(text, bytes) else text
             if found is None:
                 found = {}
             found.setdefault(key, []).append(text)

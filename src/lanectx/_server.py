@@ -5,26 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from opentelemetry import baggage, trace
-from opentelemetry.context import Context, get_current, set_value
+from opentelemetry.context import Context, get_current
 
-from ._baggage import members
+from ._baggage import joined
 from ._config import LaneConfig
 from ._lane import is_valid_lane
+from ._outbound import with_request_baggage
 
 __all__ = ["request_context"]
-
-# OpenTelemetry keeps all baggage under one context key; setting the whole mapping at
-# once costs one context copy instead of one per member.
-_BAGGAGE_KEY: str | None = getattr(baggage, "_BAGGAGE_KEY", None)
-
-
-def _with_baggage(ctx: Context, entries: dict[str, object]) -> Context:
-    if _BAGGAGE_KEY is not None:
-        return set_value(_BAGGAGE_KEY, entries, ctx)
-    ctx = baggage.clear(ctx)
-    for name, value in entries.items():
-        ctx = baggage.set_baggage(name, value, ctx)
-    return ctx
 
 
 def _mark_span(config: LaneConfig, lane: str, current: Context) -> None:
@@ -46,20 +34,20 @@ def request_context(
     Without one, an invalid lane left in the current baggage is removed; for an
     untrusted caller any lane (also one OTel's propagator already extracted) is.
     The other members of *baggage_headers* (the request's ``baggage`` headers) are
-    added to the context's baggage, so outgoing calls pass them on.
+    kept with the context and sent on by every outgoing call (see `_outbound`); they
+    are parsed only then, once per request.
     """
     current = get_current()
+    if baggage_headers:
+        current = with_request_baggage(current, joined(baggage_headers))
+        return _lane_context(config, lane, trusted, current) or current
+    return _lane_context(config, lane, trusted, current)
+
+
+def _lane_context(
+    config: LaneConfig, lane: str | None, trusted: bool, current: Context
+) -> Context | None:
     key = config.baggage_key
-    entries = members(baggage_headers, key) if baggage_headers else None
-    if entries:
-        merged = {**baggage.get_all(current), **entries}
-        old = merged.pop(key, None)
-        if trusted and lane is not None:
-            merged[key] = lane
-            _mark_span(config, lane, current)
-        elif trusted and old is not None and is_valid_lane(old):
-            merged[key] = old
-        return _with_baggage(current, merged)
     if not current:  # an empty context: no baggage to clean, no span to mark
         return None if lane is None or not trusted else baggage.set_baggage(key, lane, current)
     if not trusted:
