@@ -16,6 +16,7 @@ first `MAX_HEADERS` headers; whatever lies beyond is ignored.
 from __future__ import annotations
 
 import re
+from codecs import escape_decode
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from itertools import islice
@@ -55,7 +56,16 @@ _VALUE_SAFE = "!#$&'()*-./:<=>?@[]^_`{|}~"
 
 def _decoded(text: str) -> str:
     """*text* as OpenTelemetry decodes a baggage name or value (``+`` is a space)."""
-    return unquote_plus(text).strip() if "%" in text or "+" in text else text
+    if "%" not in text:
+        return text.replace("+", " ").strip() if "+" in text else text
+    if text.isascii() and "\\" not in text:
+        # unquote_plus, done by the C codec: %XX -> \xXX; same result for ASCII input.
+        try:
+            raw = escape_decode(text.replace("+", " ").replace("%", "\\x").encode("ascii"))[0]
+            return raw.decode("utf-8", "replace").strip()
+        except ValueError:  # a "%" without two hex digits after it
+            pass
+    return unquote_plus(text).strip()
 
 
 def _split(member: str) -> tuple[str, str]:
@@ -143,6 +153,8 @@ def _members(text: str, skip: str) -> tuple[tuple[str, str], ...]:
     for part in text.split(","):
         name, sep, value = part.partition("=")
         name = name.strip(_OWS)
+        if name == skip:
+            continue
         value = value.strip(_OWS)
         if not sep or not _KEY.fullmatch(name) or not _WITH_PROPERTIES.fullmatch(value):
             continue
