@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from urllib.parse import unquote_plus
 
+import grpc
 import httpx
 import pytest
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient, GrpcInstrumentorClient
@@ -24,7 +25,16 @@ from lanectx import LaneConfig
 from lanectx.telemetry import LaneSpanProcessor
 
 from .frameworks import FRAMEWORKS, STACKS, stacked
-from .protos.probe import SyncProbe, sync_server
+from .protos.probe import (
+    AsyncProbe,
+    SyncProbe,
+    aio_server,
+    call,
+    protos,
+    services,
+    sync_server,
+    values,
+)
 from .servers import CaptureServer, run_uvicorn, run_wsgi
 
 CLIENT_INSTRUMENTORS = (
@@ -162,3 +172,23 @@ def test_trust_boundary_holds_in_every_order(
     if stack != "lanectx":
         spans = _server_spans(exporter, len(LANE_FORMS))
         assert [s.attributes.get("lane.id") for s in spans] == [lane] * len(LANE_FORMS)
+
+
+@pytest.mark.parametrize("server", ["sync", "aio"])
+def test_grpc_servers_pass_other_members_through(capture: CaptureServer, server: str) -> None:
+    """A gRPC handler's outgoing call carries the RPC's other baggage members."""
+    lanectx.instrument()
+    ask = protos.Ask(downstream=f"{capture.url}/down")
+    metadata = [("baggage", "foo=1,lane=pr-7"), ("baggage", "bar=2")]
+    with ExitStack() as stack:
+        if server == "sync":
+            target = stack.enter_context(
+                sync_server(SyncProbe(stack.enter_context(httpx.Client())))
+            )
+        else:
+            target = stack.enter_context(aio_server(lambda: AsyncProbe(httpx.AsyncClient())))
+        with grpc.insecure_channel(target) as channel:
+            (reply,) = call(services.ProbeStub(channel), "unary_unary", ask, metadata)
+    assert reply.lane == "pr-7"
+    seen = {"baggage": values(reply.downstream, "baggage")}
+    assert members(seen) == [("bar", "2"), ("foo", "1"), ("lane", "pr-7")]
