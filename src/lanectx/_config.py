@@ -60,7 +60,8 @@ class LaneConfig:
     (``*``, addresses, networks, ``<loopback>``) and, with a *trust_header*, only
     on requests that carry it (equal to *trust_value* when set); other requests
     are served without a lane. Caller addresses are checked by the server
-    middleware and gRPC interceptors; the propagator can check only the header.
+    middleware and gRPC interceptors, and by the propagator when its carrier is an
+    ASGI scope or a WSGI environ; from other carriers it checks only the header.
     """
 
     enabled: bool = True
