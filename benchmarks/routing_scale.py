@@ -43,8 +43,8 @@ from typing import Any
 
 from _bench import SERVER_CORE, free_port, load, load_tool, verdict
 
+from lanectx.localmesh import EnvoyProcess, envoy_config
 from lanectx.routing import LanesSpec, parse_spec, render
-from lanectx.routing.envoy import EnvoyProcess, envoy_config
 
 DESIGNS = ("routes", "table")
 COMMON = ["Host: svc", "x-request-id: 00000000000000000000000000000000"]

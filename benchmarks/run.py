@@ -24,11 +24,12 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "server_inprocess.py": (["--quick"], []),  # 1. per request, ASGI/WSGI app called directly
     "server_loopback.py": (["--quick"], []),  # 1. per request, uvicorn + wrk over loopback
-    "client_overhead.py": (["--quick"], []),  # 2. per outbound call: httpx, requests, grpc
+    "client_overhead.py": (["--quick"], []),  # 2. per outbound call: every patched client
     "grpc_overhead.py": (["--quick"], []),  # 3. per RPC, sync and aio servers
     "routing_scale.py": (["--quick"], []),  # 4. Envoy with 0..1000 lanes
     "startup.py": (["--quick"], []),  # 5. import + instrument() time
-    "hostile_input.py": (["--quick"], []),  # 6. lanectx's cost on hostile requests
+    "report.py": (["--quick"], []),  # 6. lanectx report over 10,000 spans
+    "hostile_input.py": (["--quick"], []),  # 7. lanectx's cost on hostile requests
 }
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install lanectx with every extra and the dev tools (idempotent).
 # Also installs kubectl (for `kubectl kustomize` tests) and wrk + hey (benchmark load)
-# from Debian when they are missing.
+# from Debian when they are missing, and chromium (the report's headless rendering test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -22,4 +22,8 @@ if { ! command -v wrk >/dev/null 2>&1 || ! command -v hey >/dev/null 2>&1; } \
     && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && apt-get install -y -qq wrk hey >/dev/null) \
         || echo "bootstrap: wrk/hey not installed; benchmarks fall back to a Python load loop" >&2
+fi
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+        || echo "bootstrap: chromium not installed; the report rendering test will be skipped" >&2
 fi

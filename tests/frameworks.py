@@ -1,141 +1,187 @@
-"""Real FastAPI, Flask and Django edge apps, each stacked with lanectx and/or OTel middleware.
+"""Test apps with no lanectx code in them, one per framework, and a runner for each.
 
-Every app answers ``GET /edge`` with its current lane and, for each client it calls
-downstream (HTTP to a capture server, one RPC to a gRPC probe), the lane headers
-that call carried. Nothing in them forwards a header by hand.
+Every app answers ``GET /lane`` with ``{"lane": <current lane>}`` and streams
+``GET /stream`` as three chunks ``<lane>;``, each read while the body is sent.
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from collections.abc import Callable, Iterable
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-import grpc
-import grpc.aio
-import httpx
-import requests
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware as OtelASGI
-from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware as OtelWSGI
-from opentelemetry.sdk.trace import TracerProvider
+from aiohttp import web
 
 import lanectx
-from lanectx import LaneConfig, asgi, wsgi
 
-from .protos.probe import protos, services, values
+from .servers import _listening_socket, run_uvicorn, run_wsgi
 
-STACKS = ("lanectx", "otel", "lanectx-outside-otel", "otel-outside-lanectx")
-Report = dict[str, Any]
+Serve = Callable[[], AbstractContextManager[str]]
 
 
-def _http_seen(record: dict[str, Any]) -> dict[str, list[str]]:
-    pairs = record["all"]
-    return {name: [v for k, v in pairs if k == name] for name in ("x-lane-id", "baggage")}
+def _lane() -> str:
+    return lanectx.current_lane() or "-"
 
 
-def _grpc_seen(reply: Any) -> dict[str, list[str]]:
-    return {name: values(reply.metadata, name) for name in ("x-lane-id", "baggage")}
+def starlette_app(middleware: Any = ()) -> Any:
+    """A Starlette app with the two routes."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, StreamingResponse
+    from starlette.routing import Route
+
+    async def lane(request: Any) -> JSONResponse:
+        return JSONResponse({"lane": lanectx.current_lane()})
+
+    async def stream(request: Any) -> StreamingResponse:
+        async def body() -> AsyncIterator[bytes]:
+            for _ in range(3):
+                await asyncio.sleep(0)
+                yield f"{_lane()};".encode()
+
+        return StreamingResponse(body())
+
+    return Starlette(routes=[Route("/lane", lane), Route("/stream", stream)], middleware=middleware)
 
 
-def _sync_report(capture_url: str, probe: str) -> Report:
-    """What a WSGI handler sees and sends: requests, sync httpx and a sync gRPC call."""
-    seen: Report = {"lane": lanectx.current_lane()}
-    seen["requests"] = _http_seen(requests.get(f"{capture_url}/r", timeout=10).json())
-    with httpx.Client() as client:
-        seen["httpx"] = _http_seen(client.get(f"{capture_url}/h", timeout=10).json())
-    with grpc.insecure_channel(probe) as channel:
-        reply = services.ProbeStub(channel).Unary(protos.Ask(), timeout=10)
-    seen["grpc"] = _grpc_seen(reply)
-    return seen
-
-
-async def _async_report(capture_url: str, probe: str) -> Report:
-    """What an ASGI handler sees and sends: async httpx and a grpc.aio call."""
-    seen: Report = {"lane": lanectx.current_lane()}
-    async with httpx.AsyncClient() as client:
-        response = await client.get(f"{capture_url}/a", timeout=10)
-    seen["httpx"] = _http_seen(response.json())
-    async with grpc.aio.insecure_channel(probe) as channel:
-        reply = await services.ProbeStub(channel).Unary(protos.Ask(), timeout=10)
-    seen["grpc"] = _grpc_seen(reply)
-    return seen
-
-
-def fastapi_app(capture_url: str, probe: str) -> Any:
-    """A FastAPI edge."""
+def fastapi_app() -> Any:
+    """A FastAPI app with the two routes."""
     from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
 
     app = FastAPI()
 
-    @app.get("/edge")
-    async def edge() -> Report:
-        return await _async_report(capture_url, probe)
+    @app.get("/lane")
+    async def lane() -> dict[str, str | None]:
+        return {"lane": lanectx.current_lane()}
+
+    @app.get("/stream")
+    def stream() -> StreamingResponse:
+        def body() -> Iterator[bytes]:
+            for _ in range(3):
+                yield f"{_lane()};".encode()
+
+        return StreamingResponse(body())
 
     return app
 
 
-def flask_app(capture_url: str, probe: str) -> Any:
-    """A Flask edge."""
-    from flask import Flask, jsonify
+def flask_app() -> Any:
+    """A Flask app with the two routes."""
+    from flask import Flask, Response
 
-    app = Flask("lanectx_edge")
+    app = Flask("lanes")
 
-    @app.get("/edge")
-    def edge() -> Any:
-        return jsonify(_sync_report(capture_url, probe))
+    @app.get("/lane")
+    def lane() -> dict[str, str | None]:
+        return {"lane": lanectx.current_lane()}
+
+    @app.get("/stream")
+    def stream() -> Response:
+        def body() -> Iterator[str]:
+            for _ in range(3):
+                yield f"{_lane()};"
+
+        return Response(body())
 
     return app
 
 
-def django_app(capture_url: str, probe: str) -> Callable[..., Iterable[bytes]]:
-    """A Django edge (its WSGI handler); settings are configured once per process."""
+def aiohttp_app(middlewares: Any = ()) -> web.Application:
+    """An aiohttp app with the two routes (``web.Application`` looked up when called)."""
+
+    async def lane(request: web.Request) -> web.Response:
+        return web.json_response({"lane": lanectx.current_lane()})
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(3):
+            await response.write(f"{_lane()};".encode())
+        await response.write_eof()
+        return response
+
+    app = web.Application(middlewares=list(middlewares))
+    app.add_routes([web.get("/lane", lane), web.get("/stream", stream)])
+    return app
+
+
+@contextmanager
+def run_aiohttp(app: web.Application) -> Iterator[str]:
+    """Serve an aiohttp *app* on 127.0.0.1 in its own thread and loop; yield its base URL."""
+    sock = _listening_socket()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log=None)
+    started = threading.Event()
+    failed: list[BaseException] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(runner.setup())
+            loop.run_until_complete(web.SockSite(runner, sock).start())
+        except BaseException as err:
+            failed.append(err)
+            started.set()
+            return
+        started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started.wait(10)
+    if failed:
+        raise failed[0]
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        sock.close()
+
+
+def _django() -> None:
     import django
     from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.http import JsonResponse
-    from django.urls import path
 
-    urls = types.ModuleType("lanectx_test_django_urls")
-    sys.modules[urls.__name__] = urls
     if not settings.configured:
         settings.configure(
             DEBUG=False,
-            ALLOWED_HOSTS=["*"],
-            ROOT_URLCONF=urls.__name__,
             SECRET_KEY="lanectx-tests",
+            ALLOWED_HOSTS=["*"],
+            ROOT_URLCONF="tests.django_urls",
             MIDDLEWARE=[],
             INSTALLED_APPS=[],
         )
         django.setup()
 
-    def edge(request: Any) -> JsonResponse:
-        return JsonResponse(_sync_report(capture_url, probe))
 
-    urls.urlpatterns = [path("edge", edge)]  # type: ignore[attr-defined]
-    from django.urls import clear_url_caches
+def django_wsgi() -> Any:
+    """Django's WSGI handler for the test project."""
+    _django()
+    from django.core.wsgi import get_wsgi_application
 
-    clear_url_caches()
-    return WSGIHandler()
+    return get_wsgi_application()
 
 
-FRAMEWORKS: dict[str, tuple[Callable[[str, str], Any], bool]] = {
-    "fastapi": (fastapi_app, True),
-    "flask": (flask_app, False),
-    "django": (django_app, False),
+def django_asgi() -> Any:
+    """Django's ASGI handler for the test project."""
+    _django()
+    from django.core.asgi import get_asgi_application
+
+    return get_asgi_application()
+
+
+SERVERS: dict[str, Callable[[], AbstractContextManager[str]]] = {
+    "starlette": lambda: run_uvicorn(starlette_app()),
+    "fastapi": lambda: run_uvicorn(fastapi_app()),
+    "flask": lambda: run_wsgi(flask_app()),
+    "django-wsgi": lambda: run_wsgi(django_wsgi()),
+    "django-asgi": lambda: run_uvicorn(django_asgi()),
+    "aiohttp": lambda: run_aiohttp(aiohttp_app()),
 }
-
-
-def stacked(
-    app: Any, is_asgi: bool, stack: str, config: LaneConfig, provider: TracerProvider
-) -> Any:
-    """*app* wrapped as *stack* says: lanectx's middleware, OTel's, or both in an order."""
-    lane = asgi.LaneMiddleware if is_asgi else wsgi.LaneMiddleware
-    otel = OtelASGI if is_asgi else OtelWSGI
-    if stack == "lanectx":
-        return lane(app, config)
-    if stack == "otel":
-        return otel(app, tracer_provider=provider)
-    if stack == "lanectx-outside-otel":
-        return lane(otel(app, tracer_provider=provider), config)
-    return otel(lane(app, config), tracer_provider=provider)

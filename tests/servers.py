@@ -124,7 +124,7 @@ class CaptureServer:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> CaptureServer:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,6 +17,7 @@ from lanectx import LaneConfig
 from lanectx.httpx import AsyncLaneTransport, LaneTransport
 
 from .chain import lane_members
+from .otel_order import ORDERS, beside_otel
 from .servers import CaptureServer
 
 
@@ -80,33 +81,15 @@ def send(request: pytest.FixtureRequest) -> Send:
 Start = Callable[..., None]
 
 
-@pytest.fixture(params=["plain", "otel-first", "otel-last"])
+@pytest.fixture(params=ORDERS)
 def start(request: pytest.FixtureRequest) -> Iterator[Start]:
     """A function that instruments lanectx, alone or with OTel's httpx+requests instrumentation.
 
     OTel's instrumentation injects baggage from the context itself; it is installed
     before or after lanectx's patches.
     """
-    otel = [HTTPXClientInstrumentor(), RequestsInstrumentor()]
-
-    def run(config: LaneConfig | None = None) -> None:
-        if request.param == "otel-first":
-            for instrumentor in otel:
-                instrumentor.instrument()
-        lanectx.instrument(config)
-        if request.param == "otel-last":
-            for instrumentor in otel:
-                instrumentor.instrument()
-
-    run.otel = request.param != "plain"  # type: ignore[attr-defined]
-    yield run
-    if request.param == "otel-last":
-        for instrumentor in otel:
-            instrumentor.uninstrument()
-    lanectx.uninstrument()  # patches are undone in reverse order of installation
-    if request.param == "otel-first":
-        for instrumentor in otel:
-            instrumentor.uninstrument()
+    with beside_otel(request.param, [HTTPXClientInstrumentor(), RequestsInstrumentor()]) as run:
+        yield run
 
 
 def test_lane_is_sent_as_header_and_one_baggage_member(

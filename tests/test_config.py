@@ -19,6 +19,9 @@ from lanectx import ConfigurationError, LaneConfig
         {"pr_prefix": "PR_"},
         {"enabled": "yes"},
         {"lane_headers": ("baggage",)},
+        {"routing": "sidecar"},
+        {"routing": "CLIENT"},
+        {"lane_map": ""},
     ],
 )
 def test_bad_values_raise_configuration_error(kwargs: dict[str, object]) -> None:
@@ -99,3 +102,18 @@ def test_custom_allowlist_patterns() -> None:
     assert not config.host_allowed("corp.example")
     assert config.host_allowed("PARTNER.example")
     assert not config.host_allowed("reviews")
+
+
+@pytest.mark.parametrize("value", ["sidecar", "meshless", "1"])
+def test_unknown_routing_mode_from_env_is_an_error(value: str) -> None:
+    """LANECTX_ROUTING accepts mesh or client only."""
+    with pytest.raises(ConfigurationError, match="routing"):
+        LaneConfig.from_env({"LANECTX_ROUTING": value})
+
+
+def test_routing_defaults_to_mesh_and_reads_env() -> None:
+    """The default is mesh routing; LANECTX_ROUTING=client and LANECTX_LANE_MAP are read."""
+    assert LaneConfig().routing == "mesh"
+    assert LaneConfig().lane_map == "/etc/lanectx/lanes.json"
+    config = LaneConfig.from_env({"LANECTX_ROUTING": "Client", "LANECTX_LANE_MAP": "/x.json"})
+    assert (config.routing, config.lane_map) == ("client", "/x.json")

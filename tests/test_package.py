@@ -8,6 +8,7 @@ import sys
 import lanectx
 
 BLOCKED = ["httpx", "requests", "grpc", "starlette", "yaml", "opentelemetry.sdk"]
+BLOCKED += ["aiohttp", "urllib3", "flask", "django", "fastapi"]
 
 
 def test_all_matches_public_names() -> None:

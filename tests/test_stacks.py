@@ -24,7 +24,6 @@ import lanectx
 from lanectx import LaneConfig
 from lanectx.telemetry import LaneSpanProcessor
 
-from .frameworks import FRAMEWORKS, STACKS, stacked
 from .protos.probe import (
     AsyncProbe,
     SyncProbe,
@@ -36,6 +35,7 @@ from .protos.probe import (
     values,
 )
 from .servers import CaptureServer, run_uvicorn, run_wsgi
+from .stack_apps import FRAMEWORKS, STACKS, stacked
 
 CLIENT_INSTRUMENTORS = (
     HTTPXClientInstrumentor,

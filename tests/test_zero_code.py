@@ -16,10 +16,14 @@ from .chain import lane_members
 from .servers import CaptureServer
 
 APP = Path(__file__).parent / "apps" / "zero_code_app.py"
+AIOHTTP_APP = Path(__file__).parent / "apps" / "zero_code_aiohttp.py"
+FLASK_APP = Path(__file__).parent / "apps" / "zero_code_flask.py"
 INSTRUMENT = Path(sys.executable).parent / "opentelemetry-instrument"
 
 
-def _run(capture: CaptureServer, env: dict[str, str], headers: dict[str, str]) -> tuple[Any, str]:
+def _run(
+    capture: CaptureServer, env: dict[str, str], headers: dict[str, str], app: Path = APP
+) -> tuple[Any, str]:
     """Start the app under opentelemetry-instrument, send one request, return (seen, stdout)."""
     full_env = {
         **os.environ,
@@ -30,7 +34,7 @@ def _run(capture: CaptureServer, env: dict[str, str], headers: dict[str, str]) -
         **env,
     }
     proc = subprocess.Popen(
-        [str(INSTRUMENT), sys.executable, str(APP), f"{capture.url}/c"],
+        [str(INSTRUMENT), sys.executable, str(app), f"{capture.url}/c"],
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -74,3 +78,22 @@ def test_disabled_instrumentation_sends_no_lane(capture: CaptureServer) -> None:
     assert "x-lane-id" not in seen["headers"]
     assert lane_members(seen["headers"]) == []
     assert '"lane.id"' not in out
+
+
+@pytest.mark.slow
+def test_aiohttp_server_and_new_clients_with_no_code_change(capture: CaptureServer) -> None:
+    """An aiohttp server sees the lane; aiohttp, urllib3 and urllib (in a thread) send it on."""
+    seen, _ = _run(capture, {}, {"x-lane-id": "pr-41"}, AIOHTTP_APP)
+    assert seen["lane"] == "pr-41"
+    for client in ("aiohttp", "urllib3", "urllib"):
+        assert seen[client]["headers"]["x-lane-id"] == "pr-41", client
+        assert lane_members(seen[client]["headers"]) == ["pr-41"], client
+
+
+@pytest.mark.slow
+def test_flask_app_with_no_code_change(capture: CaptureServer) -> None:
+    """A Flask view sees the lane and urllib.request sends it on, with no wrapper or code."""
+    seen, _ = _run(capture, {}, {"x-pr-id": "52"}, FLASK_APP)
+    assert seen["lane"] == "pr-52"
+    assert seen["urllib"]["headers"]["x-lane-id"] == "pr-52"
+    assert lane_members(seen["urllib"]["headers"]) == ["pr-52"]

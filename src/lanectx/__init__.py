@@ -8,6 +8,7 @@ with lanectx.use_lane("pr-7"):
 
 from ._config import LaneConfig
 from ._context import current_lane, use_lane
+from ._hop import mark_hop
 from ._instrument import instrument, is_instrumented, uninstrument
 from ._lane import is_valid_lane, validate_lane
 from ._logfilter import LaneLogFilter
@@ -28,6 +29,7 @@ __all__ = [
     "instrument",
     "is_instrumented",
     "is_valid_lane",
+    "mark_hop",
     "resource",
     "uninstrument",
     "use_lane",

@@ -20,13 +20,22 @@ from urllib.parse import unquote
 from ._trust import Networks, caller_trusted, parse_callers
 from .exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_ALLOWED_HOSTS", "LaneConfig", "active_config", "set_active_config"]
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS",
+    "DEFAULT_LANE_MAP",
+    "ROUTING_MODES",
+    "LaneConfig",
+    "active_config",
+    "set_active_config",
+]
 
 logger = logging.getLogger("lanectx")
 
 SHORT = "<short>"
 LOOPBACK = "<loopback>"
 DEFAULT_ALLOWED_HOSTS = (SHORT, "*.svc", "*.svc.cluster.local", "localhost", LOOPBACK)
+DEFAULT_LANE_MAP = "/etc/lanectx/lanes.json"
+ROUTING_MODES = ("mesh", "client")
 
 _TOKEN = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
 _HOST = re.compile(r"(\*\.)?[a-z0-9_]([a-z0-9_.:-]*[a-z0-9_])?|\*|<short>|<loopback>")
@@ -62,6 +71,15 @@ class LaneConfig:
     are served without a lane. Caller addresses are checked by the server
     middleware and gRPC interceptors, and by the propagator when its carrier is an
     ASGI scope or a WSGI environ; from other carriers it checks only the header.
+
+    Routing: with *routing* ``"mesh"`` (the default) the mesh routes on the lane
+    headers; with ``"client"`` lanectx's clients send each call to the lane's
+    version of a service where the lane map (the JSON file *lane_map*) lists one.
+
+    Hop report: with a *served_header* (such as ``x-lane-served``) the server
+    middleware answers every request with it, valued this process's lane or
+    ``stable``. The hop metric is labelled by service and outcome; with
+    *hop_metric_lane* also by the requested lane (one series per lane: opt in).
     """
 
     enabled: bool = True
@@ -75,6 +93,10 @@ class LaneConfig:
     trusted_callers: tuple[str, ...] = ("*",)
     trust_header: str | None = None
     trust_value: str | None = field(default=None, repr=False)
+    routing: str = "mesh"
+    lane_map: str = DEFAULT_LANE_MAP
+    served_header: str | None = None
+    hop_metric_lane: bool = False
     trust_all: bool = field(init=False, repr=False, compare=False)
     trusted_networks: Networks | None = field(init=False, repr=False, compare=False)
     inbound_keys: frozenset[str | bytes] = field(init=False, repr=False, compare=False)
@@ -110,6 +132,17 @@ class LaneConfig:
             put(self, "trust_header", trust or None)
         if self.trust_value is not None and not isinstance(self.trust_value, str):
             raise ConfigurationError("trust_value must be a string")
+        if self.routing not in ROUTING_MODES:
+            raise ConfigurationError(
+                f"routing must be one of {', '.join(ROUTING_MODES)}, not {self.routing!r}"
+            )
+        if not isinstance(self.lane_map, str) or not self.lane_map.strip():
+            raise ConfigurationError("lane_map must be the path of the lane map file")
+        if self.served_header is not None:
+            (served,) = _names([self.served_header], "served_header", _TOKEN)
+            put(self, "served_header", served or None)
+        if not isinstance(self.hop_metric_lane, bool):
+            raise ConfigurationError(f"hop_metric_lane must be a bool: {self.hop_metric_lane!r}")
         put(self, "trust_all", networks is None and self.trust_header is None)
         put(self, "_hosts", {})
         names = (*self.lane_headers, *self.pr_headers, "baggage")
@@ -148,25 +181,35 @@ class LaneConfig:
         for none), ``LANECTX_PR_PREFIX``, ``LANECTX_BAGGAGE_KEY``,
         ``LANECTX_OUTBOUND_HEADER`` (empty: do not send the header),
         ``LANECTX_TRUSTED_CALLERS`` (comma-separated), ``LANECTX_TRUST_HEADER``,
-        ``LANECTX_TRUST_VALUE``.
+        ``LANECTX_TRUST_VALUE``, ``LANECTX_ROUTING`` (``mesh`` or ``client``),
+        ``LANECTX_LANE_MAP`` (the lane map's path), ``LANECTX_SERVED_HEADER`` (empty:
+        no header), ``LANECTX_HOP_METRIC_LANE`` (true/false).
         """
         env = os.environ if environ is None else environ
         kwargs: dict[str, object] = {}
-        enabled = env.get("LANECTX_ENABLED")
-        if enabled is not None:
-            flag = enabled.strip().lower()
-            if flag not in _TRUE | _FALSE:
-                raise ConfigurationError(f"LANECTX_ENABLED={enabled!r}: expected true or false")
-            kwargs["enabled"] = flag in _TRUE
+        for name in ("enabled", "hop_metric_lane"):
+            raw = env.get(f"LANECTX_{name.upper()}")
+            if raw is not None:
+                flag = raw.strip().lower()
+                if flag not in _TRUE | _FALSE:
+                    raise ConfigurationError(
+                        f"LANECTX_{name.upper()}={raw!r}: expected true or false"
+                    )
+                kwargs[name] = flag in _TRUE
         for name in ("lane_headers", "pr_headers", "allowed_hosts", "trusted_callers"):
             raw = env.get(f"LANECTX_{name.upper()}")
             if raw is not None:
                 kwargs[name] = tuple(item.strip() for item in raw.split(",") if item.strip())
-        for name in ("pr_prefix", "baggage_key", "outbound_header", "trust_header", "trust_value"):
+        texts = ("pr_prefix", "baggage_key", "outbound_header", "trust_header", "trust_value")
+        for name in (*texts, "served_header"):
             raw = env.get(f"LANECTX_{name.upper()}")
             if raw is not None:
                 empty = "" if name in ("pr_prefix", "baggage_key") else None
                 kwargs[name] = raw.strip() or empty
+        for name in ("routing", "lane_map"):
+            raw = env.get(f"LANECTX_{name.upper()}")
+            if raw is not None and raw.strip():
+                kwargs[name] = raw.strip().lower() if name == "routing" else raw.strip()
         try:
             return cls(**kwargs)  # type: ignore[arg-type]
         except ConfigurationError as err:

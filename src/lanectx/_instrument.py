@@ -6,6 +6,7 @@ lanectx.instrument()
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import threading
@@ -16,6 +17,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
 from ._config import LaneConfig, set_active_config
+from ._import_hook import when_imported
 from .propagator import LanePropagator
 
 __all__ = ["instrument", "is_instrumented", "uninstrument"]
@@ -45,21 +47,53 @@ def _install_propagator(config: LaneConfig) -> Callable[[], None] | None:
     return undo
 
 
-def _install_module(name: str, config: LaneConfig) -> Callable[[], None] | None:
-    module = importlib.import_module(f"lanectx.{name}")
-    undo: Callable[[], None] | None = module._install(config)
+def _when_imported(
+    library: str, name: str, config: LaneConfig, install: str = "_install"
+) -> Callable[[], None]:
+    """Install ``lanectx.<name>`` once *library* is imported (now, if it already is)."""
+    undone: list[Callable[[], None]] = []
+
+    def hook(module: object) -> None:
+        done = getattr(importlib.import_module(f"lanectx.{name}"), install)(config)
+        if done is not None:
+            undone.append(done)
+
+    forget = when_imported(library, hook)
+
+    def undo() -> None:
+        forget()
+        while undone:
+            undone.pop()()
+
     return undo
 
 
 def _steps(config: LaneConfig) -> list[tuple[str, Callable[[], Callable[[], None] | None]]]:
-    from . import _executors, _telemetry_setup
+    from . import _executors, _telemetry_setup, _threads
 
+    # (library module, lanectx module, its install function): each is patched when the
+    # application imports the library, so instrument() itself imports none of them.
+    libraries = [
+        ("httpx", "httpx", "_install"),
+        ("requests", "requests", "_install"),
+        ("urllib3", "urllib3", "_install"),
+        ("urllib.request", "urllib", "_install"),
+        ("grpc", "grpc", "_install"),
+        ("aiohttp", "aiohttp", "_install"),
+        ("aiohttp.web", "aiohttp", "_install_server"),
+        ("starlette.applications", "starlette", "_install"),
+        ("flask", "flask", "_install"),
+        ("django.core.handlers.wsgi", "django", "_install_wsgi"),
+        ("django.core.handlers.asgi", "django", "_install_asgi"),
+    ]
     return [
         ("propagator", lambda: _install_propagator(config)),
-        ("httpx", lambda: _install_module("httpx", config)),
-        ("requests", lambda: _install_module("requests", config)),
-        ("grpc", lambda: _install_module("grpc", config)),
+        *(
+            (library, functools.partial(_when_imported, library, name, config, install))
+            for library, name, install in libraries
+        ),
         ("executors", _executors._install),
+        ("threads", _threads._install),
         ("telemetry", _telemetry_setup.install),
     ]
 
@@ -67,9 +101,11 @@ def _steps(config: LaneConfig) -> list[tuple[str, Callable[[], Callable[[], None
 def instrument(config: LaneConfig | None = None) -> bool:
     """Turn on lane propagation for this process; return False if it was not done.
 
-    Sets the global propagator (keeping the existing ones), patches the installed
-    clients (httpx, requests, grpc) and gRPC servers, carries context into thread
-    pools, and adds the lane to spans and logs of a configured SDK. Idempotent: a
+    Sets the global propagator (keeping the existing ones), patches the clients
+    (httpx, requests, urllib3, urllib, aiohttp, grpc) and servers (grpc, aiohttp,
+    Starlette/FastAPI, Flask, Django) each when the application imports it, carries
+    context into threads and thread pools, and adds the lane to spans and logs of a
+    configured SDK. Idempotent: a
     second call logs a warning and does nothing. Never raises: a missing optional
     library is skipped (debug log), any other failure is logged.
     """

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from ._lane import is_valid_lane, lane_from_pr_id
 
-__all__ = ["RESOURCE_ATTRIBUTE", "process_lane", "resource"]
+__all__ = ["RESOURCE_ATTRIBUTE", "process_lane", "process_service", "resource"]
 
 RESOURCE_ATTRIBUTE = "service.lane"
 logger = logging.getLogger("lanectx")
@@ -32,6 +32,16 @@ def process_lane(environ: Mapping[str, str] | None = None) -> str | None:
         if lane is not None:
             return lane
         logger.warning("ignoring invalid PR_ID=%r", number[:64])
+    return None
+
+
+def process_service(environ: Mapping[str, str] | None = None) -> str | None:
+    """Return this process's service name: ``LANECTX_SERVICE``, else ``OTEL_SERVICE_NAME``."""
+    env = os.environ if environ is None else environ
+    for name in ("LANECTX_SERVICE", "OTEL_SERVICE_NAME"):
+        value = env.get(name, "").strip().lower()
+        if value:
+            return value
     return None
 
 

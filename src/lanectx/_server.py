@@ -9,16 +9,15 @@ from opentelemetry.context import Context, get_current
 
 from ._baggage import joined
 from ._config import LaneConfig
+from ._hop import mark_hop
 from ._lane import is_valid_lane
 from ._outbound import with_request_baggage
 
-__all__ = ["request_context"]
+__all__ = ["LIFTED", "request_context"]
 
-
-def _mark_span(config: LaneConfig, lane: str, current: Context) -> None:
-    span = trace.get_current_span(current)
-    if span.is_recording():
-        span.set_attribute(config.span_attribute, lane)
+# Set in the ASGI scope / WSGI environ by the middleware that made the request's lane
+# current, so a second lanectx middleware further in (one `instrument()` added) does not.
+LIFTED = "lanectx.lifted"
 
 
 def request_context(
@@ -29,8 +28,9 @@ def request_context(
 ) -> Context | None:
     """Return the context to run the request in, or None to keep the current one.
 
-    With a lane, the lane is set (and also put on an OTel server span that is
-    already current, so it is right when our middleware sits inside OTel's).
+    With a lane, the lane is set (and also put, with the hop outcome, on an OTel
+    server span that is already current, so it is right when our middleware sits
+    inside OTel's).
     Without one, an invalid lane left in the current baggage is removed; for an
     untrusted caller any lane (also one OTel's propagator already extracted) is.
     The other members of *baggage_headers* (the request's ``baggage`` headers) are
@@ -56,5 +56,5 @@ def _lane_context(
     if lane is None:
         old = baggage.get_baggage(key, current)
         return None if old is None or is_valid_lane(old) else baggage.remove_baggage(key, current)
-    _mark_span(config, lane, current)
+    mark_hop(trace.get_current_span(current), lane, config)
     return baggage.set_baggage(key, lane, current)

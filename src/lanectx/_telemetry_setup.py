@@ -52,13 +52,25 @@ def _check_resource(provider: Any) -> None:
         )
 
 
+def _span_processor() -> Any:
+    """A new `lanectx.telemetry.LaneSpanProcessor` (the SDK is imported only when used)."""
+    from .telemetry import LaneSpanProcessor as processor
+
+    return processor()
+
+
+def _log_processor() -> Any:
+    """A new `lanectx.telemetry.LaneLogRecordProcessor` (the SDK is imported only when used)."""
+    from .telemetry import LaneLogRecordProcessor as processor
+
+    return processor()
+
+
 def install() -> Callable[[], None]:
     """Add lane processors to the SDK providers, now or when they are set; return the undo."""
-    from .telemetry import LaneLogRecordProcessor, LaneSpanProcessor
-
     undo: list[Callable[[], None]] = []
     tracer_provider = trace.get_tracer_provider()
-    if _add(tracer_provider, "add_span_processor", LaneSpanProcessor):
+    if _add(tracer_provider, "add_span_processor", _span_processor):
         _check_resource(tracer_provider)
     else:
         previous = os.environ.get(_DETECTORS)
@@ -73,7 +85,7 @@ def install() -> Callable[[], None]:
                     os.environ[_DETECTORS] = previous
 
             undo.append(restore)
-    _add(_logs.get_logger_provider(), "add_log_record_processor", LaneLogRecordProcessor)
+    _add(_logs.get_logger_provider(), "add_log_record_processor", _log_processor)
 
     def make_setter(original: Any, switch: Any, method: str, make: Any, getter: Any) -> Any:
         def set_provider(provider: Any, *args: Any, **kwargs: Any) -> Any:
@@ -89,7 +101,7 @@ def install() -> Callable[[], None]:
             trace,
             "set_tracer_provider",
             lambda o, s: make_setter(
-                o, s, "add_span_processor", LaneSpanProcessor, trace.get_tracer_provider
+                o, s, "add_span_processor", _span_processor, trace.get_tracer_provider
             ),
         )
     )
@@ -98,7 +110,7 @@ def install() -> Callable[[], None]:
             _logs,
             "set_logger_provider",
             lambda o, s: make_setter(
-                o, s, "add_log_record_processor", LaneLogRecordProcessor, _logs.get_logger_provider
+                o, s, "add_log_record_processor", _log_processor, _logs.get_logger_provider
             ),
         )
     )

@@ -11,9 +11,10 @@ from __future__ import annotations
 from opentelemetry import context
 
 from ._config import LaneConfig, active_config
+from ._hop import served_by
 from ._lane import inbound_values, lane_from_pairs, lane_from_values, without_lane_pairs
-from ._server import request_context
-from .types import ASGIApp, Receive, Scope, Send
+from ._server import LIFTED, request_context
+from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
@@ -26,7 +27,8 @@ class LaneMiddleware:
     headers are removed from the scope the app sees, so an OpenTelemetry middleware
     placed inside this one cannot extract them again. Other baggage members become
     part of the request's context and leave on its outgoing calls. Other
-    scope types (``lifespan``) pass through untouched.
+    scope types (``lifespan``) pass through untouched. With
+    `LaneConfig.served_header` set, HTTP responses say which version served them.
     """
 
     def __init__(self, app: ASGIApp, config: LaneConfig | None = None) -> None:
@@ -35,9 +37,13 @@ class LaneMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.config or active_config()
-        if scope["type"] not in ("http", "websocket") or not config.enabled:
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or not config.enabled or scope.get(LIFTED):
             await self.app(scope, receive, send)
             return
+        scope[LIFTED] = True
+        if config.served_header is not None and scope["type"] == "http":
+            send = _served_sender(send, config.served_header)
         found = inbound_values(config, scope["headers"])
         trusted = config.trust_all or _caller_trusted(config, scope)
         lane = lane_from_values(config, found.get) if found and trusted else None
@@ -53,6 +59,18 @@ class LaneMiddleware:
             await self.app(scope, receive, send)
         finally:
             context.detach(token)
+
+
+def _served_sender(send: Send, header: str) -> Send:
+    """Return *send* adding ``<header>: <this version>`` to the response start."""
+    served = (header.encode("latin-1"), served_by().encode("latin-1"))
+
+    async def send_served(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), served]}
+        await send(message)
+
+    return send_served
 
 
 def _caller_trusted(config: LaneConfig, scope: Scope) -> bool:

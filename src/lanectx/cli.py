@@ -4,6 +4,8 @@
     lanectx render lane pr-7 --service reviews --image reviews:pr-7 [--spec k8s/lanes.yaml]
     lanectx render routes reviews --spec k8s/lanes.yaml [--lane pr-8 ...]
     lanectx mesh k8s/lanes.yaml --endpoint reviews/stable=127.0.0.1:9081 ... [-o envoy.json]
+    lanectx report pr-7 traces.jsonl [-o DIR]
+    lanectx receive -o traces.jsonl [--listen 127.0.0.1:4318]
 
 Errors are one line on stderr and exit status 2.
 """
@@ -69,13 +71,20 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
         metavar="SVC/SUBSET=HOST:PORT",
         help="where a version runs; repeat for every service and subset",
     )
+    mesh.add_argument(
+        "--proxy",
+        action="append",
+        default=[],
+        metavar="KIND/NAMESPACE",
+        help="a sidecar or gateway to configure as istiod would (one listener per port)",
+    )
     mesh.add_argument("--listen", default="127.0.0.1:10000", metavar="HOST:PORT")
     mesh.add_argument("--admin", default="127.0.0.1:9901", metavar="HOST:PORT")
     mesh.add_argument("-o", "--output", type=Path, help="write the config to FILE")
     return {"render": render, "render lane": lane, "render routes": routes, "mesh": mesh}
 
 
-_USAGE = """usage: lanectx {render,mesh} ...
+_USAGE = """usage: lanectx {render,mesh,report,receive} ...
 
 commands:
   render SPEC                       every object of a lanes spec
@@ -83,6 +92,8 @@ commands:
   render routes SERVICE             a service's shared routing objects (after a lane goes)
   render colouring RULES            the ingress gateway's colouring filter (EnvoyFilter)
   mesh SPEC --endpoint ...          a local Envoy config routing like the mesh
+  report LANE FILE... [-o DIR]      which version served each hop (Markdown + HTML)
+  receive -o FILE                   receive OTLP/HTTP traces into a file for `report`
 """
 
 
@@ -144,13 +155,15 @@ def _address(text: str, flag: str) -> tuple[str, int]:
 
 
 def _mesh(args: argparse.Namespace) -> None:
+    from lanectx.localmesh import envoy_config, parse_endpoint, parse_proxy
     from lanectx.routing import load_spec, render
-    from lanectx.routing.envoy import envoy_config, parse_endpoint
 
     endpoints = dict(parse_endpoint(text) for text in args.endpoint)
+    proxies = [parse_proxy(text) for text in args.proxy] or None
     config = envoy_config(
         render(load_spec(args.spec), "istio"),
         endpoints,
+        proxies=proxies,
         listen=_address(args.listen, "--listen"),
         admin=_address(args.admin, "--admin"),
     )
@@ -172,13 +185,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lanectx.colouring._cli import main as colouring
 
         return colouring(words[2:])
+    if command in ("report", "receive"):
+        from lanectx.report._cli import main as report
+
+        return report(command, words[1:])
     if command == "render" and len(words) > 1 and words[1] in ("lane", "routes"):
         command = f"render {words[1]}"
     parsers = _parsers()
 
     def run() -> None:
         if command not in parsers:
-            raise UsageError(f"unknown command {words[0]!r} (choose from: render, mesh)")
+            known = "render, mesh, report, receive"
+            raise UsageError(f"unknown command {words[0]!r} (choose from: {known})")
         rest = words[len(command.split()) :]
         _run(command, parsers[command].parse_args(rest))
 

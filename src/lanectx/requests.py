@@ -20,6 +20,7 @@ from opentelemetry import context
 from ._config import LaneConfig
 from ._outbound import prepare_request
 from ._patch import patch
+from ._prepared import PREPARED
 
 __all__: list[str] = []
 
@@ -34,13 +35,14 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             if switch.on:
                 host = urlsplit(request.url or "").hostname
                 ctx = prepare_request(config, host, request.headers)
-            if ctx is None:
-                return original(self, request, **kwargs)
-            token = context.attach(ctx)
+            prepared = PREPARED.set(True)  # urllib3 under requests: this hop is decided
+            token = context.attach(ctx) if ctx is not None else None
             try:
                 return original(self, request, **kwargs)
             finally:
-                context.detach(token)
+                if token is not None:
+                    context.detach(token)
+                PREPARED.reset(prepared)
 
         return send
 

@@ -6,27 +6,49 @@ explicit setup::
     provider = TracerProvider(resource=Resource.create(lanectx.resource()))
     provider.add_span_processor(LaneSpanProcessor())
     logger_provider.add_log_record_processor(LaneLogRecordProcessor())
+
+Server and message-consume spans are hops: they also get ``lane.hop`` (hit, fallback
+or none) and are counted, when they end, in the counter ``lanectx.hops`` labelled
+``service`` and ``outcome`` (see docs/report.md).
 """
 
 from __future__ import annotations
 
+from opentelemetry import metrics
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
-from opentelemetry.sdk.trace import Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanKind
 
 from ._config import LaneConfig, active_config
 from ._context import current_lane
 from ._detector import LaneResourceDetector
+from ._hop import FALLBACK, HIT, HOP_ATTRIBUTE, NONE, mark_hop
+from ._version import __version__
 
-__all__ = ["LaneLogRecordProcessor", "LaneResourceDetector", "LaneSpanProcessor"]
+__all__ = ["HOP_METRIC", "LaneLogRecordProcessor", "LaneResourceDetector", "LaneSpanProcessor"]
+
+HOP_METRIC = "lanectx.hops"
+_HOP_KINDS = (SpanKind.SERVER, SpanKind.CONSUMER)
+_OUTCOMES = frozenset((HIT, FALLBACK, NONE))
 
 
 class LaneSpanProcessor(SpanProcessor):
-    """Set the lane attribute (``lane.id``) on every span started while a lane is current."""
+    """Set the lane attribute (``lane.id``) on every span started while a lane is current.
 
-    def __init__(self, config: LaneConfig | None = None) -> None:
+    Server and consume spans also get the hop outcome (``lane.hop``); every span
+    that carries one when it ends is counted in ``lanectx.hops`` of *meter_provider*
+    (default: the global one).
+    """
+
+    def __init__(
+        self, config: LaneConfig | None = None, meter_provider: metrics.MeterProvider | None = None
+    ) -> None:
         self._config = config
         self.active = True
+        self._meter_provider = meter_provider
+        self._hops: metrics.Counter | None = None
+        self._labels: dict[tuple[object, object, object], dict[str, str]] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Copy the lane of *parent_context* (or the current context) onto *span*."""
@@ -34,8 +56,34 @@ class LaneSpanProcessor(SpanProcessor):
             return
         config = self._config or active_config()
         lane = current_lane(parent_context, config)
-        if lane is not None:
+        if span.kind in _HOP_KINDS:
+            mark_hop(span, lane, config)
+        elif lane is not None:
             span.set_attribute(config.span_attribute, lane)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Count a hop (a span with ``lane.hop``) by service and outcome."""
+        attributes = span.attributes
+        outcome = attributes.get(HOP_ATTRIBUTE) if attributes else None
+        if outcome not in _OUTCOMES or not self.active or attributes is None:
+            return
+        config = self._config or active_config()
+        lane = attributes.get(config.span_attribute) if config.hop_metric_lane else None
+        service = span.resource.attributes.get("service.name", "unknown")
+        key = (service, outcome, lane)
+        labels = self._labels.get(key)
+        if labels is None:
+            if len(self._labels) >= 1024:  # many lanes labelled: start over, stay bounded
+                self._labels.clear()
+            labels = self._labels[key] = {"service": str(service), "outcome": str(outcome)}
+            if lane is not None:
+                labels["lane"] = str(lane)
+        if self._hops is None:
+            meter = metrics.get_meter("lanectx", __version__, self._meter_provider)
+            self._hops = meter.create_counter(
+                HOP_METRIC, unit="{hop}", description="Server and consume hops by outcome"
+            )
+        self._hops.add(1, labels)
 
 
 class LaneLogRecordProcessor(LogRecordProcessor):

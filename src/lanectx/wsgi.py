@@ -16,8 +16,9 @@ from opentelemetry import context
 from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
+from ._hop import served_by
 from ._lane import environ_values, lane_from_environ, scrub_environ
-from ._server import request_context
+from ._server import LIFTED, request_context
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
@@ -31,6 +32,7 @@ class LaneMiddleware:
     An untrusted caller's lane is ignored and its lane headers are removed from the
     environ, so an OpenTelemetry middleware inside this one cannot extract them
     again. Other baggage members become part of the request's context.
+    With `LaneConfig.served_header` set, responses say which version served them.
     """
 
     def __init__(self, app: WSGIApp, config: LaneConfig | None = None) -> None:
@@ -41,10 +43,23 @@ class LaneMiddleware:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         config = self.config or active_config()
-        if not config.enabled:
+        if not config.enabled or environ.get(LIFTED):
             return self.app(environ, start_response)
+        environ[LIFTED] = True
+        if config.served_header is not None:
+            start_response = _served_start(start_response, config.served_header)
         lane, trusted = read_lane(config, environ)
         return run_in_lane(self.app, config, lane, trusted, environ, start_response)
+
+
+def _served_start(start_response: Callable[..., Any], header: str) -> Callable[..., Any]:
+    """Return *start_response* adding ``<header>: <this version>`` to the headers."""
+    served = (header, served_by())
+
+    def start_served(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+        return start_response(status, [*headers, served], *args)
+
+    return start_served
 
 
 def read_lane(config: LaneConfig, environ: dict[str, Any]) -> tuple[str | None, bool]:

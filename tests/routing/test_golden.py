@@ -38,6 +38,13 @@ CASES = {
     ],
     "routes-cart.yaml": ["render", "routes", "cart", "--spec", SPEC],
     "istio-table.yaml": ["render", str(GOLDEN / "lanes-table.yaml")],
+    "multiport-istio-table.yaml": ["render", str(GOLDEN / "lanes-multiport.yaml")],
+    "multiport-gateway-api.yaml": [
+        "render",
+        str(GOLDEN / "lanes-multiport.yaml"),
+        "--target",
+        "gateway-api",
+    ],
 }
 
 

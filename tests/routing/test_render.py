@@ -130,15 +130,14 @@ def test_removing_a_lane_removes_it_from_shared_routes(spec: LanesSpec) -> None:
 
 
 def test_service_without_lanes_has_only_the_default_route() -> None:
-    """No lane: the VirtualService is one route to stable (nothing to skip)."""
+    """No lane: the VirtualService is one route to stable's port (nothing to skip)."""
     spec = parse_spec({"services": {"cart": {"port": 80, "image": "c:1"}}})
     (service,) = [o for o in render(spec) if o["kind"] == "VirtualService"]
+    host = "cart.default.svc.cluster.local"
     assert service["spec"]["http"] == [
         {
             "name": "stable",
-            "route": [
-                {"destination": {"host": "cart.default.svc.cluster.local", "subset": "stable"}}
-            ],
+            "route": [{"destination": {"host": host, "subset": "stable", "port": {"number": 80}}}],
         }
     ]
 
@@ -159,7 +158,7 @@ def test_grpc_port_is_named_for_the_protocol(spec: LanesSpec) -> None:
 
 
 def test_table_routing_renders_three_lane_routes_and_patches_per_port() -> None:
-    """laneRouting: table has three lane routes and patches each on every service port."""
+    """laneRouting: table has three lane routes per port and patches each on its port."""
     spec = parse_spec(
         {
             "laneRouting": "table",
@@ -174,18 +173,34 @@ def test_table_routing_renders_three_lane_routes_and_patches_per_port() -> None:
     (cart,) = [
         o for o in objects if o["kind"] == "VirtualService" and "cart" in o["spec"]["hosts"][0]
     ]
-    assert [route["name"] for route in cart["spec"]["http"]] == [
-        "stable-fast-path",
-        "cart-lanes",
-        "cart-lanes-pr",
-        "cart-lanes-baggage",
+    names = ["stable-fast-path", "cart.default-lanes", "cart.default-lanes-pr"]
+    names.append("cart.default-lanes-baggage")
+    http = cart["spec"]["http"]
+    assert [route["name"] for route in http] == [
+        f"{name}-{port}" for port in (8080, 9090) for name in names
     ]
+    assert {m["port"] for route in http[:4] for m in route.get("match", [{"port": 8080}])} == {8080}
+    assert http[-1] == {
+        "name": "cart.default-lanes-baggage-9090",
+        "match": [{"port": 9090}],
+        "route": [
+            {
+                "destination": {
+                    "host": "cart.default.svc.cluster.local",
+                    "subset": "stable",
+                    "port": {"number": 9090},
+                }
+            }
+        ],
+    }
     (envoy_filter,) = [o for o in objects if o["kind"] == "EnvoyFilter"]  # tax has no lane
+    assert envoy_filter["metadata"]["namespace"] == "istio-system"
+    assert envoy_filter["metadata"]["name"] == "cart.default-lanes"
     patches = envoy_filter["spec"]["configPatches"]
     ports = [p["match"]["routeConfiguration"]["portNumber"] for p in patches]
     assert ports == [8080, 8080, 8080, 9090, 9090, 9090]
     routes = [p["match"]["routeConfiguration"]["vhost"]["route"]["name"] for p in patches]
-    assert routes[:3] == ["cart-lanes", "cart-lanes-pr", "cart-lanes-baggage"]
+    assert routes[3:] == [f"{name}-9090" for name in names[1:]]
     lua = patches[5]["patch"]["value"]["route"]["inline_cluster_specifier_plugin"]
     assert '"outbound|9090|pr-7|cart.default.svc.cluster.local"' in str(lua)
 
@@ -195,3 +210,28 @@ def test_gateway_api_output_does_not_depend_on_lane_routing(spec: LanesSpec) -> 
     table = dataclasses.replace(spec, lane_routing="table")
     assert render(table, "gateway-api") == render(spec, "gateway-api")
     assert render(table, "istio") != render(spec, "istio")
+
+
+def test_gateway_api_routes_cover_every_port_of_a_multi_port_service() -> None:
+    """Each port gets its default and lane HTTPRoutes, attached to and sending to that port."""
+    spec = parse_spec(
+        {
+            "services": {"cart": {"image": "c:1", "ports": [{"port": 80}, {"port": 81}]}},
+            "lanes": {"pr-7": {"cart": "c:7"}},
+        }
+    )
+    routes = {
+        o["metadata"]["name"]: o["spec"]
+        for o in render(spec, "gateway-api")
+        if o["kind"] == "HTTPRoute"
+    }
+    ports = {
+        name: (route["parentRefs"][0]["port"], route["rules"][0]["backendRefs"][0]["port"])
+        for name, route in routes.items()
+    }
+    assert ports == {
+        "cart": (80, 80),
+        "cart-http-81": (81, 81),
+        "cart-pr-7": (80, 80),
+        "cart-pr-7-http-81": (81, 81),
+    }

@@ -51,6 +51,7 @@ SPEC_ERRORS = [
     ("services: [cart]\n", "services: expected a mapping, got list"),
     (GOOD + "laneRouting: hash\n", "laneRouting: expected one of routes, table, got 'hash'"),
     ("namespace: [unclosed\n", "line 2"),
+    (GOOD + "meshRootNamespace: Istio\n", "meshRootNamespace: invalid namespace 'Istio'"),
 ]
 
 
@@ -112,3 +113,22 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert "render lane" in capsys.readouterr().out
     assert main(["render", "lane", "--help"]) == 0
     assert "--service" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["gateway-api", "istio"])
+def test_objects_that_would_share_a_name_are_one_line_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """Lane http-81 of a two-port service names its HTTPRoute like port 81's default
+    route: refused (never one silently overwriting the other); Istio output has no clash."""
+    spec = tmp_path / "lanes.yaml"
+    spec.write_text(
+        "services: {cart: {image: c:1, ports: [{port: 80}, {port: 81}]}}\n"
+        "lanes: {http-81: {cart: c:x}}\n"
+    )
+    argv = ["render", str(spec), "--target", target]
+    if target == "istio":
+        assert main(argv) == 0
+        return
+    err = _error(argv, capsys)
+    assert "two different HTTPRoute objects would be named 'cart-http-81'" in err

@@ -9,12 +9,13 @@ from service_base import start_service
 from waitress import serve
 
 from details.app import make_app
+from lanectx.wsgi import LaneMiddleware
 
 
 def main() -> None:
     """Start lanes and telemetry, then serve until stopped."""
     version = start_service("details")
-    app = OpenTelemetryMiddleware(make_app(version))
+    app = OpenTelemetryMiddleware(LaneMiddleware(make_app(version)))
     serve(app, host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "9080")))
 
 

@@ -15,6 +15,7 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from service_base import start_service
 
+from lanectx.asgi import LaneMiddleware
 from lanectx.colouring import ColouringMiddleware
 from productpage.app import make_app
 
@@ -32,7 +33,7 @@ def main() -> None:
     # The edge colours requests that arrive without a lane (rules in colouring.yaml).
     app = ColouringMiddleware(app, Path(__file__).with_name("colouring.yaml"), edge=True)
     uvicorn.run(
-        OpenTelemetryMiddleware(app, exclude_spans=["receive", "send"]),
+        OpenTelemetryMiddleware(LaneMiddleware(app), exclude_spans=["receive", "send"]),
         host=os.environ.get("HOST", "0.0.0.0"),
         port=int(os.environ.get("PORT", "9080")),
         log_level="warning",

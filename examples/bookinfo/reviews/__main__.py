@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
 from service_base import start_service
 
+from lanectx.asgi import LaneMiddleware
 from reviews.app import make_app
 
 
@@ -26,7 +27,7 @@ def main() -> None:
         os.environ.get("RATINGS_AUTHORITY"),
     )
     uvicorn.run(
-        OpenTelemetryMiddleware(app, exclude_spans=["receive", "send"]),
+        OpenTelemetryMiddleware(LaneMiddleware(app), exclude_spans=["receive", "send"]),
         host=os.environ.get("HOST", "0.0.0.0"),
         port=int(os.environ.get("PORT", "9080")),
         log_level="warning",

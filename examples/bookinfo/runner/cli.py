@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 import lanectx
-from lanectx.routing.envoy import find_envoy
+from lanectx.localmesh import find_envoy
 from runner.stack import Stack, StartupError, free_port
 
 __all__ = ["main"]

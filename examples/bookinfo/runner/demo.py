@@ -1,8 +1,9 @@
 """``run.py demo``: start the default lanes, send every case, print what served it, check.
 
 Prints a table (request -> version per service), the trace of each lane request as
-received over OTLP, then stops one lane version to show fault isolation. Returns 0
-only if every row is as expected.
+received over OTLP, then stops one lane version to show fault isolation, and writes
+each lane's hop report (``lanectx report``: Markdown and HTML) under the run
+directory. Returns 0 only if every row is as expected.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from lanectx.report import build_report, html_page, markdown, read_files
 from runner.cases import DEFAULT_LANES, SERVICES, Answer, Case, cases, fetch
 from runner.otlp import OtlpReceiver, ReceivedSpan
 from runner.stack import Stack, free_port
@@ -20,6 +22,7 @@ __all__ = ["run_demo"]
 
 _KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 FAULT_REQUESTS = 20
+SAMPLE_REQUESTS = 25  # per lane and without one: enough for the report's lane/stable test
 
 
 def _cell(got: str | None, want: str) -> str:
@@ -80,6 +83,7 @@ def _requests_table(port: int, receiver: OtlpReceiver) -> bool:
     page = fetch(port, (("x-pr-id", "31"),), path="/productpage")
     html = page.body.get("html", "")
     page_ok = page.status == 200 and "reviews: pr-31" in html and "details: stable" in html
+    page_ok = page_ok and page.headers.get("x-lane-served") == "stable"
     print(f"\nHTML /productpage with x-pr-id: 31 names the versions: {'ok' if page_ok else 'FAIL'}")
     print("\nTraces of the lane requests (received over OTLP):")
     for case, answer in traced:
@@ -120,6 +124,38 @@ def _fault_isolation(stack: Stack) -> bool:
     return ok
 
 
+def _sample_traffic(port: int) -> bool:
+    """Send SAMPLE_REQUESTS without a lane and in each lane; True if all succeeded."""
+    lanes: list[tuple[tuple[str, str], ...]] = [()]
+    lanes += [(("x-lane-id", lane),) for lane in DEFAULT_LANES]
+    answers = [fetch(port, headers) for _ in range(SAMPLE_REQUESTS) for headers in lanes]
+    good = sum(a.status == 200 for a in answers)
+    print(f"\nSample traffic: {good}/{len(answers)} requests succeeded")
+    return good == len(answers)
+
+
+def _write_reports(receiver: OtlpReceiver, report_dir: Path) -> bool:
+    """Write each lane's report (report.md, report.html) under *report_dir*."""
+    time.sleep(0.5)  # the services export every 100 ms
+    spans, skipped = read_files([receiver.output])
+    ok = True
+    print(f"\nLane reports ({len(spans)} spans from {receiver.output}):")
+    for lane in DEFAULT_LANES:
+        report = build_report(spans, lane, skipped=skipped)
+        out = report_dir / lane
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.md").write_text(markdown(report), encoding="utf-8")
+        (out / "report.html").write_text(html_page(report), encoding="utf-8")
+        totals = report.totals
+        ok = ok and bool(report.traces) and totals["hit"] > 0
+        print(
+            f"  {lane:<7} {len(report.traces):>3} traces, hit {totals['hit']}, "
+            f"fallback {totals['fallback']}, lost {totals['lost']}, failed {report.errors}: "
+            f"{out / 'report.html'}"
+        )
+    return ok
+
+
 def run_demo(run_dir: Path | None, faults: bool = True) -> int:
     """Run the demo; return 0 if every check passed, 1 otherwise."""
     run_dir = run_dir or Path(tempfile.mkdtemp(prefix="bookinfo-demo-"))
@@ -127,12 +163,14 @@ def run_demo(run_dir: Path | None, faults: bool = True) -> int:
     print(f"lanes: {lanes}; logs: {run_dir}")
     started = time.monotonic()
     with (
-        OtlpReceiver() as receiver,
+        OtlpReceiver(run_dir / "traces.jsonl") as receiver,
         Stack(DEFAULT_LANES, free_port(), run_dir, receiver.endpoint) as stack,
     ):
         print(f"ready in {time.monotonic() - started:.1f}s: {stack.url}\n")
         ok = _requests_table(stack.port, receiver)
+        ok = _sample_traffic(stack.port) and ok
         if faults:
             ok = _fault_isolation(stack) and ok
+        ok = _write_reports(receiver, run_dir / "report") and ok
     print(f"\n{'PASS' if ok else 'FAIL'}: demo finished in {time.monotonic() - started:.1f}s")
     return 0 if ok else 1

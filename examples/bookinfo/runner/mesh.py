@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lanectx.localmesh import EnvoyProcess, envoy_config
 from lanectx.routing import Ingress, Lane, load_spec, render
-from lanectx.routing.envoy import EnvoyProcess, envoy_config
 
 __all__ = ["LOCAL_HOSTS", "SPEC", "render_mesh", "service_ports", "start_envoy"]
 

@@ -1,30 +1,29 @@
-"""A tiny OTLP/HTTP trace receiver: ``POST /v1/traces`` with protobuf, spans kept in memory.
+"""The demo's trace sink: lanectx's OTLP/HTTP receiver, with the spans also kept in memory.
 
 For example::
 
-    with OtlpReceiver() as receiver:
+    with OtlpReceiver(run_dir / "traces.jsonl") as receiver:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
         ...
         spans = receiver.spans_of(trace_id)
 
-It speaks the real protocol (``ExportTraceServiceRequest`` from opentelemetry-proto),
-so the services use the stock ``opentelemetry-exporter-otlp`` exporter.
+It is ``lanectx.report.OtlpReceiver`` (the real protocol, so the services use the
+stock ``opentelemetry-exporter-otlp`` exporter), which writes every request to a
+file as the Collector's file exporter does: ``lanectx report`` reads that file.
 """
 
 from __future__ import annotations
 
-import gzip
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from lanectx.report import OtlpReceiver as FileReceiver
+from lanectx.report import SpanReader
 
 __all__ = ["OtlpReceiver", "ReceivedSpan"]
 
@@ -49,78 +48,39 @@ class ReceivedSpan:
         return self.lane_id is not None and self.lane_id != (self.service_lane or "stable")
 
 
-def _value(any_value: Any) -> Any:
-    return getattr(any_value, any_value.WhichOneof("value") or "string_value")
-
-
-def _attributes(items: Any) -> dict[str, Any]:
-    return {item.key: _value(item.value) for item in items}
-
-
 class OtlpReceiver:
-    """An OTLP/HTTP trace endpoint on 127.0.0.1 (a thread); a context manager."""
+    """An OTLP/HTTP trace endpoint on 127.0.0.1 writing to *output*; a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, output: Path | None = None) -> None:
+        if output is None:
+            output = Path(tempfile.mkdtemp(prefix="bookinfo-otlp-")) / "traces.jsonl"
+        self.output = output
         self._lock = threading.Lock()
         self._spans: list[ReceivedSpan] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._reader = SpanReader()
+        self._receiver = FileReceiver(output, on_request=self.add)
 
     @property
     def endpoint(self) -> str:
         """The base URL to put in ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._receiver.endpoint
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                if self.headers.get("content-encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if self.path != "/v1/traces":
-                    self.send_error(404)
-                    return
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                receiver.add(request)
-                reply = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("content-type", "application/x-protobuf")
-                self.send_header("content-length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
-
-    def add(self, request: ExportTraceServiceRequest) -> None:
-        """Keep the spans of one export request."""
-        spans = []
-        for resource_spans in request.resource_spans:
-            resource = _attributes(resource_spans.resource.attributes)
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    attributes = _attributes(span.attributes)
-                    spans.append(
-                        ReceivedSpan(
-                            trace_id=span.trace_id.hex(),
-                            span_id=span.span_id.hex(),
-                            parent_id=span.parent_span_id.hex(),
-                            name=span.name,
-                            kind=span.kind,
-                            start=span.start_time_unix_nano,
-                            service=str(resource.get("service.name", "?")),
-                            service_lane=resource.get("service.lane"),
-                            lane_id=attributes.get("lane.id"),
-                        )
-                    )
+    def add(self, request: dict[str, Any]) -> None:
+        """Keep the spans of one export request (OTLP/JSON)."""
+        spans = [
+            ReceivedSpan(
+                trace_id=span.trace_id,
+                span_id=span.span_id,
+                parent_id=span.parent_id,
+                name=span.name,
+                kind=span.kind,
+                start=span.start,
+                service=span.service,
+                service_lane=span.service_lane,
+                lane_id=span.lane,
+            )
+            for span in self._reader.spans(request)
+        ]
         with self._lock:
             self._spans.extend(spans)
 
@@ -142,7 +102,7 @@ class OtlpReceiver:
             time.sleep(0.05)
 
     def __enter__(self) -> OtlpReceiver:
-        self._thread.start()
+        self._receiver.__enter__()
         return self
 
     def __exit__(
@@ -151,5 +111,4 @@ class OtlpReceiver:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._receiver.close()

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from lanectx.routing.envoy import EnvoyProcess
+from lanectx.localmesh import EnvoyProcess
 from runner.mesh import SPEC, render_mesh, service_ports, start_envoy
 from runner.processes import Child, stop_all
 
@@ -136,6 +136,7 @@ class Stack:
             no_proxy="127.0.0.1,localhost",
             RATINGS_TARGET=mesh,
             RATINGS_AUTHORITY="ratings",
+            LANECTX_SERVED_HEADER="x-lane-served",  # each answer names the version that served it
         )
         if self.otlp_endpoint:
             env.update(

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._matchers import Matcher, TextMatch, options_of
 from ._request import Request
+from ._text import TEXT_OPS, Matcher, TextMatch, options_of
 
 __all__ = ["JwtClaimMatcher", "jwt_matcher"]
 
 logger = logging.getLogger("lanectx")
 
-_TEXT_OPS = ("exact", "prefix", "suffix", "regex")
 _OPTIONS = ("header", "key_file", "secret_env", "algorithms", "audience", "issuer")
 
 
@@ -151,7 +150,7 @@ def _verifier(opts: dict[str, Any]) -> _Verifier:
 
 def jwt_matcher(options: Any) -> Matcher:
     """Build a `JwtClaimMatcher` from rules-file options (see the module docstring)."""
-    opts = options_of(options, ("claim",), (*_OPTIONS, *_TEXT_OPS))
+    opts = options_of(options, ("claim",), (*_OPTIONS, *TEXT_OPS))
     claim = opts["claim"]
     if not isinstance(claim, str) or not claim or "" in claim.split("."):
         raise ValueError(f"claim must be a claim name or dotted path, got {claim!r}")

@@ -13,12 +13,13 @@ Factories raise `ValueError` with a one-line message for bad options.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._hash import in_percent
+from ._jwt import jwt_matcher
 from ._request import Request
+from ._text import TEXT_OPS, Matcher, MatcherFactory, TextMatch, options_of, token_name
 
 __all__ = [
     "CookieMatcher",
@@ -33,71 +34,6 @@ __all__ = [
     "options_of",
     "register_matcher",
 ]
-
-Matcher = Callable[[Request], bool]
-MatcherFactory = Callable[[Any], Matcher]
-
-_TEXT_OPS = ("exact", "prefix", "suffix", "regex")
-_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
-
-
-def options_of(
-    options: object, required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """Return *options* as a dict after checking it has exactly the allowed keys."""
-    if not isinstance(options, Mapping):
-        raise ValueError(f"expected a mapping with {', '.join(required)}, got {options!r}")
-    unknown = sorted(str(key) for key in options if key not in (*required, *optional))
-    if unknown:
-        allowed = ", ".join((*required, *optional))
-        raise ValueError(f"unknown option {unknown[0]!r} (allowed: {allowed})")
-    missing = [key for key in required if key not in options]
-    if missing:
-        raise ValueError(f"missing option {missing[0]!r}")
-    return dict(options)
-
-
-def _name(value: object, what: str = "name", lower: bool = True) -> str:
-    """Return *value* if it is a token (a header, cookie or parameter name)."""
-    if not isinstance(value, str) or not _NAME.fullmatch(value.lower()):
-        raise ValueError(f"{what} must be a name of token characters, got {value!r}")
-    return value.lower() if lower else value
-
-
-@dataclass(frozen=True)
-class TextMatch:
-    """How a text must look: ``exact``, ``prefix``, ``suffix`` or (whole-text) ``regex``."""
-
-    op: str
-    value: str
-
-    def __post_init__(self) -> None:
-        if self.op == "regex":
-            try:
-                object.__setattr__(self, "_pattern", re.compile(self.value))
-            except re.error as err:
-                raise ValueError(f"bad regex {self.value!r}: {err}") from None
-
-    def __call__(self, text: str) -> bool:
-        """Return True when *text* matches."""
-        if self.op == "exact":
-            return text == self.value
-        if self.op == "prefix":
-            return text.startswith(self.value)
-        if self.op == "suffix":
-            return text.endswith(self.value)
-        return self._pattern.fullmatch(text) is not None  # type: ignore[attr-defined]
-
-    @classmethod
-    def parse(cls, options: Mapping[str, Any], lower: bool = False) -> TextMatch:
-        """Read the one text operator among *options*."""
-        ops = [op for op in _TEXT_OPS if op in options]
-        if len(ops) != 1:
-            raise ValueError(f"give exactly one of {', '.join(_TEXT_OPS)}")
-        value = options[ops[0]]
-        if not isinstance(value, str):
-            raise ValueError(f"{ops[0]} must be a string, got {value!r}")
-        return cls(ops[0], value.lower() if lower and ops[0] != "regex" else value)
 
 
 @dataclass(frozen=True)
@@ -175,15 +111,15 @@ class PercentMatcher:
 
 def _text_factory(kind: type[HeaderMatcher | CookieMatcher | QueryMatcher]) -> MatcherFactory:
     def factory(options: Any) -> Matcher:
-        opts = options_of(options, ("name",), _TEXT_OPS)
-        name = _name(opts["name"], lower=kind is HeaderMatcher)
+        opts = options_of(options, ("name",), TEXT_OPS)
+        name = token_name(opts["name"], lower=kind is HeaderMatcher)
         return kind(name, TextMatch.parse(opts))
 
     return factory
 
 
 def _host(options: Any) -> Matcher:
-    return HostMatcher(TextMatch.parse(options_of(options, (), _TEXT_OPS), lower=True))
+    return HostMatcher(TextMatch.parse(options_of(options, (), TEXT_OPS), lower=True))
 
 
 _SEED = re.compile(r"[A-Za-z0-9._:-]{0,64}")
@@ -203,14 +139,8 @@ def _percent(options: Any) -> Matcher:
     seed = opts.get("seed", "")
     if not isinstance(seed, str) or not _SEED.fullmatch(seed):
         raise ValueError(f"seed must be up to 64 of A-Z a-z 0-9 . _ : -, got {seed!r}")
-    key = _name(name, where, lower=where == "header")
+    key = token_name(name, where, lower=where == "header")
     return PercentMatcher(where, key, round(value * 100), seed)
-
-
-def _jwt(options: Any) -> Matcher:
-    from ._jwt import jwt_matcher
-
-    return jwt_matcher(options)
 
 
 _KINDS: dict[str, MatcherFactory] = {
@@ -219,7 +149,7 @@ _KINDS: dict[str, MatcherFactory] = {
     "query": _text_factory(QueryMatcher),
     "host": _host,
     "percent": _percent,
-    "jwt": _jwt,
+    "jwt": jwt_matcher,
 }
 
 

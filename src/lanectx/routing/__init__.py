@@ -7,7 +7,7 @@ Needs PyYAML (the ``render`` extra) to read specs and write YAML::
     spec = load_spec("k8s/lanes.yaml")
     print(to_yaml(render(spec, "istio")))
 
-`lanectx.routing.envoy` turns the rendered Istio routes into an Envoy bootstrap.
+`lanectx.localmesh` (a model of istiod) turns the rendered Istio routes into an Envoy bootstrap.
 """
 
 from __future__ import annotations

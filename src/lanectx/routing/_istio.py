@@ -3,7 +3,12 @@
 Route order in each VirtualService: the stable fast path (no lane header, no PR header,
 no baggage ``lane`` member: straight to stable without testing any lane), then the
 lane routes grouped by source in precedence order (every lane's header match, then
-PR header, then baggage), then stable, for lanes without a version of the service::
+PR header, then baggage), then stable, for lanes without a version of the service.
+Every destination names its port: a gateway would otherwise pick the cluster of its
+own port (Istio's ``GetDestinationCluster``), which a multi-port service lacks. A
+multi-port service gets this list once per port, each match limited to its port and
+each route name ending in ``-<port>``; its ingress VirtualService reaches the first
+port::
 
     destination_rule(spec, spec.service("reviews"))
     virtual_services(spec, spec.service("reviews"))
@@ -14,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._match import SOURCES, HeaderMatch, any_member_regex, lane_matches
-from ._model import CANARY, STABLE, LanesSpec, Service
+from ._model import CANARY, STABLE, LanesSpec, Port, Service
 from ._workloads import metadata
 
 __all__ = [
@@ -22,6 +27,7 @@ __all__ = [
     "destination_rule",
     "host_name",
     "http_routes",
+    "port_routes",
     "table_route_names",
     "virtual_services",
 ]
@@ -52,18 +58,19 @@ def destination_rule(spec: LanesSpec, service: Service) -> Manifest:
     }
 
 
-def _destination(spec: LanesSpec, service: Service, subset: str) -> dict[str, Any]:
-    return {"destination": {"host": host_name(spec, service), "subset": subset}}
+def _destination(spec: LanesSpec, service: Service, subset: str, port: Port) -> dict[str, Any]:
+    host = host_name(spec, service)
+    return {"destination": {"host": host, "subset": subset, "port": {"number": port.number}}}
 
 
-def _default_route(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
+def _default_route(spec: LanesSpec, service: Service, port: Port) -> list[dict[str, Any]]:
     """Stable, or the stable/canary weighted split."""
     if service.canary is None:
-        return [_destination(spec, service, STABLE)]
+        return [_destination(spec, service, STABLE, port)]
     weight = service.canary.weight
     return [
-        {**_destination(spec, service, STABLE), "weight": 100 - weight},
-        {**_destination(spec, service, CANARY), "weight": weight},
+        {**_destination(spec, service, STABLE, port), "weight": 100 - weight},
+        {**_destination(spec, service, CANARY, port), "weight": weight},
     ]
 
 
@@ -81,57 +88,86 @@ def _fast_path(spec: LanesSpec) -> list[dict[str, Any]]:
     ]
 
 
-def table_route_names(service: Service) -> tuple[str, str, str]:
-    """Return the names of *service*'s lane-table routes (unique across route tables):
-    requests with the lane header, with the PR header, and the others (baggage)."""
-    return f"{service.name}-lanes", f"{service.name}-lanes-pr", f"{service.name}-lanes-baggage"
+def _suffix(service: Service, port: Port | None) -> str:
+    return f"-{port.number}" if port is not None and len(service.ports) > 1 else ""
+
+
+def table_route_names(
+    spec: LanesSpec, service: Service, port: Port | None = None
+) -> tuple[str, str, str]:
+    """Return the names of *service*'s lane-table routes (on *port* of a multi-port mesh
+    service): requests with the lane header, with the PR header, and the others (baggage).
+
+    Lane-table patches select routes by name, and one route configuration holds the
+    routes of every namespace's services on a port: the names carry the namespace.
+    """
+    base = f"{service.name}.{spec.namespace}-lanes"
+    end = _suffix(service, port)
+    return f"{base}{end}", f"{base}-pr{end}", f"{base}-baggage{end}"
 
 
 def http_routes(spec: LanesSpec, service: Service) -> list[dict[str, Any]]:
-    """Return the ordered ``http`` routes of *service*'s VirtualService.
+    """Return the ordered ``http`` routes of *service*'s mesh VirtualService, every port."""
+    if len(service.ports) == 1:
+        return port_routes(spec, service, service.ports[0], None)
+    return [route for port in service.ports for route in port_routes(spec, service, port, port)]
+
+
+def _limited(routes: list[dict[str, Any]], port: Port) -> list[dict[str, Any]]:
+    """Return *routes* with every match (or the match-all) limited to *port*."""
+    for route in routes:
+        matches = route.get("match") or [{}]
+        route["match"] = [{**match, "port": port.number} for match in matches]
+    return routes
+
+
+def port_routes(
+    spec: LanesSpec, service: Service, port: Port, only: Port | None
+) -> list[dict[str, Any]]:
+    """Return the ordered ``http`` routes to *service*'s *port* (limited to *only*).
 
     Requests that reach the routes after the fast path carry a lane: they go to the
     lane's version or to stable, never to the canary (a canary takes unlaned traffic).
-    With ``laneRouting: table`` the lane routes are three, ``<service>-lanes``
-    (requests with the lane header), ``<service>-lanes-pr`` (with the PR header) and
-    ``<service>-lanes-baggage``, whose destinations the EnvoyFilter of
-    `lanectx.routing._lane_table` replaces with lane table lookups; on their own they
-    send everything to stable.
+    With ``laneRouting: table`` the lane routes are the three of `table_route_names`,
+    whose destinations the EnvoyFilter of `lanectx.routing._lane_table` replaces with
+    lane table lookups; on their own they send everything to stable.
     """
-    default = _default_route(spec, service)
+    end = _suffix(service, only)
+    default = _default_route(spec, service, port)
     lanes = spec.lanes_of(service.name)
     if not lanes:
-        return [{"name": STABLE, "route": default}]
+        plain = [{"name": STABLE + end, "route": default}]
+        return _limited(plain, only) if only else plain
     routes: list[dict[str, Any]] = [
-        {"name": "stable-fast-path", "match": _fast_path(spec), "route": default}
+        {"name": "stable-fast-path" + end, "match": _fast_path(spec), "route": default}
     ]
-    stable = [_destination(spec, service, STABLE)]
+    stable = [_destination(spec, service, STABLE, port)]
     if spec.lane_routing == "table":
-        lane_route, pr_route, baggage_route = table_route_names(service)
+        lane_route, pr_route, baggage_route = table_route_names(spec, service, only)
         lane_header: list[dict[str, Any]] = [{"headers": {spec.headers.lane: {}}}]
         pr_header: list[dict[str, Any]] = [{"headers": {spec.headers.pr: {}}}]
-        return [
-            *routes,
+        routes += [
             {"name": lane_route, "match": lane_header, "route": stable},
             {"name": pr_route, "match": pr_header, "route": stable},
             {"name": baggage_route, "route": stable},
         ]
+        return _limited(routes, only) if only else routes
     by_lane = {lane.name: lane_matches(lane.name, spec.headers) for lane in lanes}
     for source in SOURCES:
         for lane, sources in by_lane.items():
             if source in sources:
                 routes.append(
                     {
-                        "name": f"{lane}-{source}",
+                        "name": f"{lane}-{source}{end}",
                         "match": [
                             {"headers": {match.header: _string_match(match)}}
                             for match in sources[source]
                         ],
-                        "route": [_destination(spec, service, lane)],
+                        "route": [_destination(spec, service, lane, port)],
                     }
                 )
-    routes.append({"name": STABLE, "route": stable})
-    return routes
+    routes.append({"name": STABLE + end, "route": stable})
+    return _limited(routes, only) if only else routes
 
 
 def virtual_services(spec: LanesSpec, service: Service) -> list[Manifest]:
@@ -156,7 +192,7 @@ def virtual_services(spec: LanesSpec, service: Service) -> list[Manifest]:
                 "spec": {
                     "hosts": list(service.ingress.hosts),
                     "gateways": [service.ingress.gateway],
-                    "http": routes,
+                    "http": port_routes(spec, service, service.ports[0], None),
                 },
             }
         )

@@ -6,18 +6,25 @@ when the lane comes in baggage, see docs/benchmarks.md). The table design has, a
 the stable fast path, three lane routes per service, each given by an EnvoyFilter a
 cluster specifier that looks the lane up in a table:
 
-- ``<service>-lanes`` (the lane header is present): Envoy's matcher cluster specifier,
+- ``<service>.<namespace>-lanes`` (the lane header is present): Envoy's matcher cluster specifier,
   native hash maps: the lane header, then the PR header, else stable. This is the path
   of every request a lanectx client sends, as they always send the lane header.
-- ``<service>-lanes-pr`` (the PR header is present): the same, on the PR header.
-- ``<service>-lanes-baggage`` (the rest: a baggage ``lane`` member): a Lua cluster
+- ``<service>.<namespace>-lanes-pr`` (the PR header is present): the same, on the PR header.
+- ``<service>.<namespace>-lanes-baggage`` (the rest: a baggage ``lane`` member): a Lua cluster
   specifier scanning each member named by the baggage key, else stable.
 
 Lookups follow the contract's precedence: the lane header, else the PR header, decides
 (a lane without a version here goes to stable, whatever the baggage says). Requests
 that carry a lane never go to the canary. Without the EnvoyFilter the lane routes send
 everything to stable, so a missing filter never sends traffic to a lane. Cluster names
-follow Istio's ``outbound|<port>|<subset>|<host>``::
+follow Istio's ``outbound|<port>|<subset>|<host>``.
+
+istiod applies an EnvoyFilter only to proxies of its own namespace, or to every proxy
+when it is in the root namespace (``PushContext.EnvoyFilters``). Callers of a service
+run in any namespace, and ingress gateways usually in istio-system, so the filter
+``<service>.<namespace>-lanes`` is rendered into the mesh root namespace
+(``meshRootNamespace``, default ``istio-system``); the namespace in the route names
+keeps it from touching another namespace's routes::
 
     envoy_filter(spec, spec.service("reviews"))
 """
@@ -132,9 +139,11 @@ def _plugin(name: str, typed_config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _patches(spec: LanesSpec, service: Service, port: int, context: str) -> list[dict[str, Any]]:
-    """Return the EnvoyFilter patches giving the lane routes their lookups on *port*."""
-    by_lane, by_pr, by_baggage = table_route_names(service)
+def _patches(
+    spec: LanesSpec, service: Service, port: int, context: str, names: tuple[str, str, str]
+) -> list[dict[str, Any]]:
+    """Return the EnvoyFilter patches giving the lane routes *names* their lookups on *port*."""
+    by_lane, by_pr, by_baggage = names
     stable = cluster_name(spec, service, port, STABLE)
 
     def matcher(lane_header: bool) -> dict[str, Any]:
@@ -176,18 +185,24 @@ def envoy_filter(spec: LanesSpec, service: Service) -> dict[str, Any]:
     """Return the EnvoyFilter holding *service*'s lane tables (sidecars, and its gateway).
 
     Patches per service port for sidecars; with ingress, more for gateways, using the
-    first port (the one the ingress VirtualService reaches).
+    first port (the one the ingress VirtualService reaches). It lives in the mesh root
+    namespace, so it reaches callers in every namespace and gateways anywhere.
     """
     patches = [
         patch
         for port in service.ports
-        for patch in _patches(spec, service, port.number, "SIDECAR_OUTBOUND")
+        for patch in _patches(
+            spec, service, port.number, "SIDECAR_OUTBOUND", table_route_names(spec, service, port)
+        )
     ]
     if service.ingress is not None:
-        patches += _patches(spec, service, service.ports[0].number, "GATEWAY")
+        first = service.ports[0].number
+        patches += _patches(spec, service, first, "GATEWAY", table_route_names(spec, service))
+    name = f"{service.name}.{spec.namespace}-lanes"
+    meta = metadata("EnvoyFilter", name, spec, service.name)
     return {
         "apiVersion": "networking.istio.io/v1alpha3",
         "kind": "EnvoyFilter",
-        "metadata": metadata("EnvoyFilter", f"{service.name}-lanes", spec, service.name),
+        "metadata": {**meta, "namespace": spec.root_namespace},
         "spec": {"configPatches": patches},
     }

@@ -90,6 +90,7 @@ class LanesSpec:
 
     *lane_routing* is ``routes`` (one mesh route per lane and header source) or
     ``table`` (one route whose cluster is looked up in a per-service lane table).
+    *root_namespace* is the mesh's root namespace, where lane tables go.
     """
 
     namespace: str
@@ -97,6 +98,7 @@ class LanesSpec:
     lanes: tuple[Lane, ...] = ()
     headers: Headers = Headers()
     lane_routing: str = "routes"
+    root_namespace: str = "istio-system"
 
     def service(self, name: str) -> Service:
         """Return the service called *name* (KeyError when unknown)."""

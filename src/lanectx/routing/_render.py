@@ -49,7 +49,20 @@ def _check_target(target: str) -> None:
 
 
 def sort_objects(objects: list[Manifest]) -> list[Manifest]:
-    """Sort *objects* by kind (dependencies first), namespace and name."""
+    """Sort *objects* by kind (dependencies first), namespace and name.
+
+    Two different objects of one kind, namespace and name (a lane named like another
+    object's suffix) raise `SpecError`: applying both would silently keep only one.
+    """
+    seen: dict[tuple[str, str, str], Manifest] = {}
+    for obj in objects:
+        meta = obj["metadata"]
+        ident = (str(obj["kind"]), str(meta.get("namespace", "")), str(meta["name"]))
+        if seen.setdefault(ident, obj) != obj:
+            raise SpecError(
+                f"two different {ident[0]} objects would be named {ident[2]!r} in namespace "
+                f"{ident[1]!r}: rename the lane or the service"
+            )
 
     def key(obj: Manifest) -> tuple[int, str, str, str]:
         kind = str(obj["kind"])

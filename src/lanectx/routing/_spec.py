@@ -201,7 +201,11 @@ def _lane_routing(value: object) -> str:
 
 def parse_spec(data: object) -> LanesSpec:
     """Validate parsed YAML *data* and return the `LanesSpec` it describes."""
-    root = _mapping(data, "spec", ("headers", "laneRouting", "lanes", "namespace", "services"))
+    root = _mapping(
+        data,
+        "spec",
+        ("headers", "laneRouting", "lanes", "meshRootNamespace", "namespace", "services"),
+    )
     namespace = check_namespace(root.get("namespace", "default"))
     raw_services = _mapping(root.get("services"), "services")
     if not raw_services:
@@ -215,6 +219,9 @@ def parse_spec(data: object) -> LanesSpec:
         lanes=tuple(sorted(lanes, key=lambda lane: lane.name)),
         headers=_headers(root.get("headers") or {}),
         lane_routing=_lane_routing(root.get("laneRouting", "routes")),
+        root_namespace=check_namespace(
+            root.get("meshRootNamespace", "istio-system"), "meshRootNamespace"
+        ),
     )
 
 

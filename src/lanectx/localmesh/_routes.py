@@ -1,10 +1,15 @@
 """Translate Istio HTTP routes (the subset lanectx renders) into Envoy v3 routes.
 
-Supported: header ``exact`` / ``prefix`` / ``regex`` matches and presence (``{}``),
-``withoutHeaders`` (inverted matches; ``{}`` means absent), destinations with a
-``subset`` and optional ``weight``. Anything else raises `UnsupportedRouteError`::
+Modelled on istiod's ``BuildHTTPRoutesForVirtualService``, ``TranslateRoute`` and
+``TranslateRouteMatch`` (pilot/pkg/networking/core/route/route.go): one Envoy route
+per match, named after the Istio route (``<name>.<match name>`` when the match is
+named); a match on another ``port`` than the listener's is dropped; a route without
+conditions ends the list; header conditions sorted by name; ``{}`` tests presence
+(absence under ``withoutHeaders``), and any other inverted match also matches a
+missing header (``treat_missing_header_as_empty``). Destinations take a ``subset``,
+optional ``port`` and ``weight``. Anything else raises `UnsupportedRouteError`::
 
-    envoy_routes(virtual_service["spec"]["http"], cluster_for, where="VirtualService/reviews")
+    envoy_routes(virtual_service["spec"]["http"], cluster_for, "VirtualService/reviews", 9080)
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._errors import UnsupportedRouteError
+from lanectx.routing._errors import UnsupportedRouteError
 
 __all__ = ["envoy_routes", "refuse_unknown"]
 
-ClusterFor = Callable[[str, str], str]
+ClusterFor = Callable[[str, str, int | None], str]
 
 
 def refuse_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
@@ -35,7 +40,7 @@ def _header_matcher(name: str, match: object, where: str, *, invert: bool) -> di
     refuse_unknown(match, ("exact", "prefix", "regex"), f"{where}.{name}")
     if not match:
         # Istio: a name with an empty match tests presence; withoutHeaders tests absence.
-        return {"name": name, "present_match": not invert}
+        return {"name": name, "present_match": True, **({"invert_match": True} if invert else {})}
     if len(match) != 1:
         raise UnsupportedRouteError(f"{where}: header {name!r} has more than one match type")
     ((kind, value),) = match.items()
@@ -45,14 +50,20 @@ def _header_matcher(name: str, match: object, where: str, *, invert: bool) -> di
     matcher: dict[str, Any] = {"name": name, "string_match": string_match}
     if invert:
         matcher["invert_match"] = True
+        matcher["treat_missing_header_as_empty"] = True
     return matcher
 
 
-def _route_match(match: object, where: str) -> dict[str, Any]:
-    """Return the Envoy RouteMatch of one Istio HTTPMatchRequest."""
+def _route_match(match: object, where: str, listener_port: int) -> dict[str, Any] | None:
+    """Return the Envoy RouteMatch of one Istio HTTPMatchRequest (None: other port)."""
     if not isinstance(match, Mapping):
         raise UnsupportedRouteError(f"{where}: a match must be a mapping")
-    refuse_unknown(match, ("headers", "name", "withoutHeaders"), where)
+    refuse_unknown(match, ("headers", "name", "port", "withoutHeaders"), where)
+    port = match.get("port")
+    if port is not None and not isinstance(port, int):
+        raise UnsupportedRouteError(f"{where}: port must be a number")
+    if port is not None and port != listener_port:
+        return None
     headers = [
         _header_matcher(name, value, f"{where}.headers", invert=False)
         for name, value in (match.get("headers") or {}).items()
@@ -63,7 +74,7 @@ def _route_match(match: object, where: str) -> dict[str, Any]:
     ]
     route_match: dict[str, Any] = {"prefix": "/"}
     if headers:
-        route_match["headers"] = headers
+        route_match["headers"] = sorted(headers, key=lambda header: str(header["name"]))
     return route_match
 
 
@@ -80,11 +91,18 @@ def _action(destinations: object, cluster_for: ClusterFor, where: str) -> dict[s
         destination = item.get("destination")
         if not isinstance(destination, Mapping):
             raise UnsupportedRouteError(f"{at}: missing destination")
-        refuse_unknown(destination, ("host", "subset"), f"{at}.destination")
+        refuse_unknown(destination, ("host", "port", "subset"), f"{at}.destination")
         host, subset = destination.get("host"), destination.get("subset")
         if not isinstance(host, str) or not isinstance(subset, str):
             raise UnsupportedRouteError(f"{at}: a destination needs a host and a subset")
-        clusters.append({"name": cluster_for(host, subset), "weight": item.get("weight")})
+        port = destination.get("port")
+        if port is not None:
+            if not isinstance(port, Mapping) or not isinstance(port.get("number"), int):
+                raise UnsupportedRouteError(f"{at}: destination port needs a number")
+            refuse_unknown(port, ("number",), f"{at}.destination.port")
+            port = port["number"]
+        name = cluster_for(host, subset, port)
+        clusters.append({"name": name, "weight": item.get("weight")})
     if len(clusters) == 1:
         return {"cluster": clusters[0]["name"]}
     if any(not isinstance(c["weight"], int) or c["weight"] < 0 for c in clusters):
@@ -92,27 +110,39 @@ def _action(destinations: object, cluster_for: ClusterFor, where: str) -> dict[s
     return {"weighted_clusters": {"clusters": clusters}}
 
 
-def envoy_routes(http: object, cluster_for: ClusterFor, where: str) -> list[dict[str, Any]]:
-    """Return the Envoy routes for an Istio ``http`` list, one per (route, match), in order."""
+def envoy_routes(
+    http: object, cluster_for: ClusterFor, where: str, listener_port: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """Return ``(label, Envoy route)`` for an Istio ``http`` list on *listener_port*.
+
+    The label ``<route name>#<match index>`` tells the matches of one route apart.
+    """
     if not isinstance(http, list):
         raise UnsupportedRouteError(f"{where}: spec.http must be a list")
-    routes: list[dict[str, Any]] = []
+    routes: list[tuple[str, dict[str, Any]]] = []
     for index, rule in enumerate(http):
         at = f"{where} http[{index}]"
         if not isinstance(rule, Mapping):
             raise UnsupportedRouteError(f"{at}: a route must be a mapping")
         refuse_unknown(rule, ("match", "name", "route"), at)
-        action = _action(rule.get("route"), cluster_for, at)
         matches = rule.get("match") or [{}]
         if not isinstance(matches, list):
             raise UnsupportedRouteError(f"{at}: match must be a list")
-        name = str(rule.get("name", index))
+        name = str(rule.get("name", ""))
+        kept = []
         for number, match in enumerate(matches):
+            route_match = _route_match(match, f"{at}.match[{number}]", listener_port)
+            if route_match is not None:
+                kept.append((number, match, route_match))
+        if not kept:
+            continue
+        action = _action(rule.get("route"), cluster_for, at)
+        for number, match, route_match in kept:
+            match_name = match.get("name") if isinstance(match, Mapping) else None
+            full = f"{name}.{match_name}" if match_name else name
             routes.append(
-                {
-                    "name": f"{name}#{number}",
-                    "match": _route_match(match, f"{at}.match[{number}]"),
-                    "route": action,
-                }
+                (f"{name or index}#{number}", {"name": full, "match": route_match, "route": action})
             )
+            if "headers" not in route_match:  # catch-all: later routes are never reached
+                return routes
     return routes

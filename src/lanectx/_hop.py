@@ -1,0 +1,72 @@
+"""Which version served a hop: the request's lane against this process's own lane.
+
+A server or message-consume span is a *hop*. It carries ``lane.id`` (the lane the
+request asked for) and ``lane.hop``: ``hit`` when this process is that lane's
+version, ``fallback`` when a lane was asked for and another version (stable)
+served it, ``none`` when the request had no lane. A consume path marks its span
+with the message's lane::
+
+    from lanectx import mark_hop
+    mark_hop(span, message_lane)      # 'hit', 'fallback' or 'none'
+"""
+
+from __future__ import annotations
+
+import functools
+
+from opentelemetry.trace import Span
+
+from ._config import LaneConfig, active_config
+from ._resource import process_lane
+
+__all__ = [
+    "FALLBACK",
+    "HIT",
+    "HOP_ATTRIBUTE",
+    "NONE",
+    "STABLE",
+    "hop_outcome",
+    "mark_hop",
+    "own_lane",
+    "served_by",
+]
+
+HOP_ATTRIBUTE = "lane.hop"
+HIT, FALLBACK, NONE = "hit", "fallback", "none"
+STABLE = "stable"
+
+
+@functools.cache
+def own_lane() -> str | None:
+    """Return this process's lane (``LANE_ID`` / ``PR_ID``, read once), None when stable."""
+    return process_lane()
+
+
+def served_by() -> str:
+    """Return the version this process serves: its own lane, else ``stable``."""
+    return own_lane() or STABLE
+
+
+def hop_outcome(lane: str | None, own: str | None) -> str:
+    """Return ``hit``, ``fallback`` or ``none`` for a request of *lane* served by lane *own*."""
+    if lane is None:
+        return NONE
+    return HIT if lane == own else FALLBACK
+
+
+def mark_hop(span: Span, lane: str | None, config: LaneConfig | None = None) -> str:
+    """Put the requested *lane* and this hop's outcome on *span*; return the outcome.
+
+    For server and message-consume spans (lanectx's span processor does it for
+    every span of kind SERVER or CONSUMER when it starts; a consume path that
+    learns the message's lane later calls this itself). A span that is not
+    recording is left alone. The hop is counted when the span ends.
+    """
+    outcome = hop_outcome(lane, own_lane())
+    if span.is_recording():
+        if lane is None:
+            span.set_attribute(HOP_ATTRIBUTE, outcome)
+        else:
+            key = (config or active_config()).span_attribute
+            span.set_attributes({key: lane, HOP_ATTRIBUTE: outcome})
+    return outcome

@@ -1,0 +1,135 @@
+"""Lane propagation for urllib3: `PoolManager`, connection pools and ``urllib3.request``.
+
+``lanectx.instrument()`` patches ``PoolManager.urlopen`` (``urllib3.request`` and
+``ProxyManager`` use it), called once per hop as it follows redirects itself, and
+``HTTPConnectionPool.urlopen`` for pools used directly (botocore does), so every
+library built on urllib3 carries the lane::
+
+    lanectx.instrument()
+    urllib3.request("GET", "http://details:9080/details/0")   # x-lane-id if a lane is current
+
+The allowlist is judged on the host the request is addressed to: the URL's host
+(``PoolManager``), else the pool's host, or the URL's when a pool forwards an
+absolute URL through a proxy. Under requests (itself patched) or a ``PoolManager``
+the outer hop has decided and the pool adds nothing. Caller headers are never
+changed in place: a changed copy is sent. With ``LaneConfig(routing="client")`` a
+``PoolManager`` call goes where the lane map sends it (a pool made for one host
+keeps dialling that host).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry import context
+from urllib3 import PoolManager
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.util import parse_url
+
+from ._config import LaneConfig
+from ._context import current_lane
+from ._headers import HeaderView
+from ._outbound import prepare_request
+from ._patch import patch
+from ._prepared import PREPARED
+
+__all__: list[str] = []
+
+_HEADERS = 1  # urlopen(method, url, body, headers, ...): index in the rest
+
+
+@functools.lru_cache(maxsize=256)
+def _url_host(url: str) -> str | None:
+    return urlsplit(url).hostname
+
+
+def _pool_host(pool: HTTPConnectionPool, url: str) -> str | None:
+    if url.startswith(("http://", "https://")):
+        return _url_host(url)
+    return pool.host
+
+
+def _routed(config: LaneConfig, url: str) -> str:
+    """Return *url* pointing where the lane map sends it (client routing only)."""
+    from .lanemap import route_call
+
+    parsed = parse_url(url)
+    route = route_call(config, parsed.host, parsed.port, current_lane(None, config))
+    if route is None or not route.rerouted(parsed.host or "", parsed.port):
+        return url
+    return parsed._replace(host=route.host, port=route.port).url
+
+
+def _send(
+    config: LaneConfig, call: Callable[..., Any], host: str | None, sent: Any
+) -> tuple[Callable[..., Any], Any]:
+    """Prepare the lane headers of one hop: (the call to make, the headers to pass)."""
+    view = HeaderView(sent)
+    ctx = prepare_request(config, host, view)
+    headers = sent if view.changed is None else view.changed
+    if ctx is None:
+        return call, headers
+
+    def in_context(*args: Any, **kwargs: Any) -> Any:
+        token = context.attach(ctx)
+        try:
+            return call(*args, **kwargs)
+        finally:
+            context.detach(token)
+
+    return in_context, headers
+
+
+def _install(config: LaneConfig) -> Callable[[], None]:
+    """Patch `PoolManager.urlopen` and `HTTPConnectionPool.urlopen`; return the undo."""
+
+    def make_manager(original: Any, switch: Any) -> Any:
+        @functools.wraps(original)
+        def urlopen(self: PoolManager, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if not switch.on:
+                return original(self, method, url, *args, **kwargs)
+            host = _url_host(url)  # as addressed, also when rerouted
+            if config.routing == "client":
+                url = _routed(config, url)
+            call, kwargs["headers"] = _send(
+                config, original, host, kwargs.get("headers", self.headers)
+            )
+            prepared = PREPARED.set(True)  # the pools under it: this hop is decided
+            try:
+                return call(self, method, url, *args, **kwargs)
+            finally:
+                PREPARED.reset(prepared)
+
+        return urlopen
+
+    def make_pool(original: Any, switch: Any) -> Any:
+        @functools.wraps(original)
+        def urlopen(
+            self: HTTPConnectionPool, method: str, url: str, *args: Any, **kwargs: Any
+        ) -> Any:
+            if not switch.on or PREPARED.get():
+                return original(self, method, url, *args, **kwargs)
+            positional = len(args) > _HEADERS
+            sent = args[_HEADERS] if positional else kwargs.get("headers")
+            call, headers = _send(
+                config, original, _pool_host(self, url), self.headers if sent is None else sent
+            )
+            if positional:
+                args = (*args[:_HEADERS], headers, *args[_HEADERS + 1 :])
+            else:
+                kwargs["headers"] = headers
+            return call(self, method, url, *args, **kwargs)
+
+        return urlopen
+
+    undo_manager = patch(PoolManager, "urlopen", make_manager)
+    undo_pool = patch(HTTPConnectionPool, "urlopen", make_pool)
+
+    def undo() -> None:
+        undo_pool()
+        undo_manager()
+
+    return undo
