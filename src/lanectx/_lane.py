@@ -12,7 +12,6 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ._baggage import MAX_BYTES, member_values, without_member
@@ -29,6 +28,7 @@ __all__ = [
     "inbound_values",
     "is_valid_lane",
     "lane_from_carrier",
+    "lane_from_found",
     "lane_from_pairs",
     "lane_from_pr_id",
     "lane_from_values",
@@ -103,13 +103,13 @@ def lane_from_values(config: LaneConfig, values: HeaderValues) -> str | None:
     member of every ``baggage`` header. Invalid values are logged and skipped.
     """
     for name in config.lane_headers:
-        for value in islice(values(name) or (), MAX_REPEATS):
+        for value in (values(name) or ())[:MAX_REPEATS]:
             lane = value.strip(" \t")
             if is_valid_lane(lane):
                 return lane
             dropped(name, value)
     for name in config.pr_headers:
-        for value in islice(values(name) or (), MAX_REPEATS):
+        for value in (values(name) or ())[:MAX_REPEATS]:
             pr_lane = lane_from_pr_id(value, config.pr_prefix)
             if pr_lane is not None:
                 return pr_lane
@@ -156,7 +156,15 @@ def lane_from_pairs(
 ) -> str | None:
     """Pick the lane from (name, value) pairs: ASGI headers or gRPC metadata."""
     found = inbound_values(config, pairs)
-    return None if found is None else lane_from_values(config, found.get)
+    return None if found is None else lane_from_found(config, found)
+
+
+def lane_from_found(config: LaneConfig, found: dict[str, list[str]]) -> str | None:
+    """The lane of what `inbound_values` collected; a valid first lane header decides at once."""
+    first = found.get(config.first_header) if config.first_header else None
+    if first and is_valid_lane(first[0]):
+        return first[0]
+    return lane_from_values(config, found.get)
 
 
 def without_lane_pairs(

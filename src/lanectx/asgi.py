@@ -12,7 +12,7 @@ from opentelemetry import context
 
 from ._config import LaneConfig, active_config
 from ._hop import served_by
-from ._lane import inbound_values, lane_from_pairs, lane_from_values, without_lane_pairs
+from ._lane import inbound_values, lane_from_found, lane_from_pairs, without_lane_pairs
 from ._server import LIFTED, request_context
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,7 +46,7 @@ class LaneMiddleware:
             send = _served_sender(send, config.served_header)
         found = inbound_values(config, scope["headers"])
         trusted = config.trust_all or _caller_trusted(config, scope)
-        lane = lane_from_values(config, found.get) if found and trusted else None
+        lane = lane_from_found(config, found) if found and trusted else None
         ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
         if not trusted:
             scope = {**scope, "headers": without_lane_pairs(config, scope["headers"])}
