@@ -10,6 +10,8 @@ entries added by hand, what carrying them costs). Rounds of every case are
 interleaved (in a rotating order); ratios are of the medians of the per-round means,
 for wall time and for the process's CPU time (client and server both run here, so
 CPU time counts all the work and is less disturbed by other load on the machine).
+A last table compares a channel in client routing mode with one in mesh mode
+(target ≤ 1.1x).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from _routing import rpc_rows
 
 import lanectx
 from lanectx.grpc import (
@@ -253,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|")
     for name, micros in interceptor_work(2000 if args.quick else 20000):
         print(f"| {name} | {micros:.1f} |")
+    print()
+    print("Client routing: whole sync RPCs through a channel lanectx.instrument() made, in")
+    print("client routing mode (to reviews:9080, routed by the lane map) against mesh mode")
+    print("(to the server itself); process CPU time, rounds paired:")
+    print()
+    print("\n".join(rpc_rows(rounds, n)))
     return 0
 
 

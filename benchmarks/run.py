@@ -29,7 +29,8 @@ SCRIPTS = {
     "routing_scale.py": (["--quick"], []),  # 4. Envoy with 0..1000 lanes
     "startup.py": (["--quick"], []),  # 5. import + instrument() time
     "report.py": (["--quick"], []),  # 6. lanectx report over 10,000 spans
-    "hostile_input.py": (["--quick"], []),  # 7. lanectx's cost on hostile requests
+    "controller_scale.py": (["--quick"], []),  # 7. one controller round over 0..300 Lanes
+    "hostile_input.py": (["--quick"], []),  # 8. lanectx's cost on hostile requests
 }
 
 

@@ -20,11 +20,10 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import BaseConnector, ClientRequest, hdrs
+from aiohttp import BaseConnector, ClientRequest
 from opentelemetry import context
 
 from ._config import LaneConfig, active_config
-from ._context import current_lane
 from ._hop import served_by
 from ._lane import lane_from_values
 from ._outbound import prepare_request
@@ -84,19 +83,18 @@ async def lane_middleware(request: Any, handler: Handler) -> Any:
 
 
 def _reroute(config: LaneConfig, request: ClientRequest) -> None:
-    """Point *request* where the lane map sends it (client routing only), before dialling."""
-    from .lanemap import route_call
+    """Point *request* where the lane map sends it (client routing only), before dialling.
+
+    The Host header stays the one addressed (docs/meshless.md).
+    """
+    from .lanemap._calls import routed
 
     url = request.url
-    route = route_call(config, url.host, url.port, current_lane(None, config))
-    if route is None or not route.rerouted(url.host or "", url.port):
+    found = routed(config, url.host, url.port)
+    if found is None or not found[0].rerouted(url.host or "", url.port):
         return
-    routed = url.with_host(route.host).with_port(route.port)
-    if request.headers.get(hdrs.HOST) == url.host_port_subcomponent:
-        # aiohttp's own Host header (one the caller set is kept): name the dialled host,
-        # as urllib3 does for a rerouted PoolManager call.
-        request.headers[hdrs.HOST] = routed.host_port_subcomponent or route.host
-    request.url = routed
+    route = found[0]
+    request.url = url.with_host(route.host).with_port(route.port)
 
 
 def _install(config: LaneConfig) -> Callable[[], None]:

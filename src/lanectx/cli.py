@@ -3,9 +3,12 @@
     lanectx render k8s/lanes.yaml [--target gateway-api] [-o DIR]
     lanectx render lane pr-7 --service reviews --image reviews:pr-7 [--spec k8s/lanes.yaml]
     lanectx render routes reviews --spec k8s/lanes.yaml [--lane pr-8 ...]
+    lanectx render lane-map k8s/lanes.yaml [--deployments FILE|-]   # ConfigMap lanectx-lanes
     lanectx mesh k8s/lanes.yaml --endpoint reviews/stable=127.0.0.1:9081 ... [-o envoy.json]
     lanectx report pr-7 traces.jsonl [-o DIR]
     lanectx receive -o traces.jsonl [--listen 127.0.0.1:4318]
+    lanectx controller --spec lanes.yaml        (the Lane controller; docs/controller.md)
+    lanectx lane create|delete|list|wait ...    (Lane objects in the cluster)
 
 Errors are one line on stderr and exit status 2.
 """
@@ -25,7 +28,7 @@ __all__ = ["main"]
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", default="istio", choices=("istio", "gateway-api"))
+    parser.add_argument("--target", default="istio", choices=("istio", "gateway-api", "kubernetes"))
     parser.add_argument("-o", "--output", type=Path, help="write one file per kind into DIR")
 
 
@@ -62,6 +65,18 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
     _spec_source_options(routes)
     _output_options(routes)
 
+    lane_map = Parser(
+        prog="lanectx render lane-map",
+        description="Render the lane map ConfigMap (lanectx-lanes) for a spec.",
+    )
+    lane_map.add_argument("spec", type=Path, help="lanes spec (YAML)")
+    lane_map.add_argument(
+        "--deployments",
+        metavar="FILE",
+        help="also the lanes of `kubectl get deployments -l lanectx.dev/lane -o json` "
+        "(- for stdin)",
+    )
+
     mesh = Parser(prog="lanectx mesh", description="Write a local Envoy config for a spec.")
     mesh.add_argument("spec", type=Path, help="lanes spec (YAML)")
     mesh.add_argument(
@@ -81,19 +96,28 @@ def _parsers() -> dict[str, argparse.ArgumentParser]:
     mesh.add_argument("--listen", default="127.0.0.1:10000", metavar="HOST:PORT")
     mesh.add_argument("--admin", default="127.0.0.1:9901", metavar="HOST:PORT")
     mesh.add_argument("-o", "--output", type=Path, help="write the config to FILE")
-    return {"render": render, "render lane": lane, "render routes": routes, "mesh": mesh}
+    return {
+        "render": render,
+        "render lane": lane,
+        "render routes": routes,
+        "render lane-map": lane_map,
+        "mesh": mesh,
+    }
 
 
-_USAGE = """usage: lanectx {render,mesh,report,receive} ...
+_USAGE = """usage: lanectx {render,mesh,report,receive,controller,lane} ...
 
 commands:
   render SPEC                       every object of a lanes spec
   render lane LANE --service --image  one lane's objects plus its services' routes
   render routes SERVICE             a service's shared routing objects (after a lane goes)
+  render lane-map SPEC [--deployments FILE]  the lane map ConfigMap (lanes in the cluster)
   render colouring RULES            the ingress gateway's colouring filter (EnvoyFilter)
   mesh SPEC --endpoint ...          a local Envoy config routing like the mesh
   report LANE FILE... [-o DIR]      which version served each hop (Markdown + HTML)
   receive -o FILE                   receive OTLP/HTTP traces into a file for `report`
+  controller --spec SPEC            reconcile the Lane objects of a namespace
+  lane create|delete|list|wait      manage Lane objects in the cluster
 """
 
 
@@ -140,11 +164,31 @@ def _run(command: str, args: argparse.Namespace) -> None:
         spec = _service_spec(args, args.service)
         spec = spec.with_lane(Lane(lane, ((args.service, args.image),), args.ttl))
         _emit(render_lane(spec, lane, args.target), args.output)
+    elif command == "render lane-map":
+        _lane_map(args)
     elif command == "render routes":
         spec = _service_spec(args, args.service)
         _emit(render_routes(spec, spec.service(args.service), args.target), args.output)
     else:
         _mesh(args)
+
+
+def _lane_map(args: argparse.Namespace) -> None:
+    from lanectx.routing import lane_map_configmap, lanes_in_cluster, load_spec, to_yaml
+
+    spec = load_spec(args.spec)
+    found = None
+    if args.deployments is not None:
+        try:
+            if args.deployments == "-":
+                text = sys.stdin.read()
+            else:
+                text = Path(args.deployments).read_text(encoding="utf-8")
+            listing = json.loads(text)
+        except (OSError, ValueError) as err:
+            raise UsageError(f"--deployments: {err}") from None
+        found = lanes_in_cluster(spec, listing)
+    sys.stdout.write(to_yaml([lane_map_configmap(spec, found)], "The lane map ConfigMap"))
 
 
 def _address(text: str, flag: str) -> tuple[str, int]:
@@ -189,7 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lanectx.report._cli import main as report
 
         return report(command, words[1:])
-    if command == "render" and len(words) > 1 and words[1] in ("lane", "routes"):
+    if command in ("controller", "lane"):
+        from lanectx.controller._cli import controller_main, lane_main
+
+        return (controller_main if command == "controller" else lane_main)(words[1:])
+    if command == "render" and len(words) > 1 and words[1] in ("lane", "routes", "lane-map"):
         command = f"render {words[1]}"
     parsers = _parsers()
 

@@ -11,6 +11,10 @@ after it (servers and channels made before keep working, without lanes). By hand
     channel = grpc.aio.insecure_channel(
         "reviews:9080", interceptors=async_client_interceptors("reviews:9080")
     )
+
+In client routing mode (``LANECTX_ROUTING=client``) a channel ``instrument()`` makes
+to a single host sends each call to its own lane's version of the target, through a
+bounded set of child channels closed with it (see `lanectx._grpc_routing`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ._grpc_client import (
     LaneClientInterceptor,
     async_client_interceptors,
 )
+from ._grpc_routing import AsyncRoutingChannel, RoutingChannel, split_target
 from ._grpc_server import AsyncLaneServerInterceptor, LaneServerInterceptor
 from ._patch import patch
 
@@ -74,8 +79,44 @@ def _target(args: tuple[Any, ...], kwargs: dict[str, Any], options_index: int) -
     return str(args[0] if args else kwargs.get("target", ""))
 
 
+def _retarget(
+    args: tuple[Any, ...], kwargs: dict[str, Any], options_index: int, target: str, authority: str
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Return (args, kwargs) of a channel to *target* that sends ``:authority`` *authority*."""
+    positional = len(args) > options_index
+    options = list((args[options_index] if positional else kwargs.get("options")) or ())
+    if not any(name == "grpc.default_authority" for name, _ in options):
+        options.append(("grpc.default_authority", authority))
+    args = (target, *args[1:]) if args else args
+    kwargs = kwargs if args else {**kwargs, "target": target}
+    if positional:
+        return (*args[:options_index], options, *args[options_index + 1 :]), kwargs
+    return args, {**kwargs, "options": options}
+
+
+def _routing(
+    channel: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options_index: int,
+    build: Callable[[tuple[Any, ...], dict[str, Any]], Any],
+    config: LaneConfig,
+    kind: type[RoutingChannel] | type[AsyncRoutingChannel],
+) -> Any:
+    """Return *channel* behind a routing channel when its target can be rerouted."""
+    target = str(args[0] if args else kwargs.get("target", ""))
+    if split_target(target) is None:
+        return channel
+
+    def make_child(child_target: str, authority: str) -> Any:
+        return build(*_retarget(args, kwargs, options_index, child_target, authority))
+
+    return kind(channel, target, config, make_child)
+
+
 def _install(config: LaneConfig) -> Callable[[], None]:
     """Patch the gRPC server and channel factories; return the undo."""
+    routing = config.routing == "client"
 
     def adding(index: int, make_ours: Callable[..., list[Any]], at_end: bool) -> Any:
         def make(original: Any, switch: Any) -> Any:
@@ -94,24 +135,46 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
     def sync_channel(options_index: int) -> Any:
         def make(original: Any, switch: Any) -> Any:
-            @functools.wraps(original)
-            def create(*args: Any, **kwargs: Any) -> Any:
-                channel = original(*args, **kwargs)
-                if not switch.on:
-                    return channel
+            def build(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
                 ours = LaneClientInterceptor(_target(args, kwargs, options_index), config)
                 ours._switch = switch
-                return grpc.intercept_channel(channel, ours)
+                return grpc.intercept_channel(original(*args, **kwargs), ours)
+
+            @functools.wraps(original)
+            def create(*args: Any, **kwargs: Any) -> Any:
+                if not switch.on:
+                    return original(*args, **kwargs)
+                channel = build(args, kwargs)
+                if not routing:
+                    return channel
+                return _routing(channel, args, kwargs, options_index, build, config, RoutingChannel)
 
             return create
 
         return make
 
-    def aio_client(options_index: int) -> Callable[..., list[Any]]:
-        def make_ours(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-            return async_client_interceptors(_target(args, kwargs, options_index), config)
+    def aio_channel(index: int, options_index: int) -> Any:
+        def make(original: Any, switch: Any) -> Any:
+            def build(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                ours = async_client_interceptors(_target(args, kwargs, options_index), config)
+                for interceptor in ours:
+                    interceptor._switch = switch
+                args, kwargs = _with_interceptors(args, kwargs, index, ours, True)
+                return original(*args, **kwargs)
 
-        return make_ours
+            @functools.wraps(original)
+            def create(*args: Any, **kwargs: Any) -> Any:
+                if not switch.on:
+                    return original(*args, **kwargs)
+                channel = build(args, kwargs)
+                if not routing:
+                    return channel
+                kind = AsyncRoutingChannel
+                return _routing(channel, args, kwargs, options_index, build, config, kind)
+
+            return create
+
+        return make
 
     undo = [
         patch(grpc, "server", adding(2, lambda *_: [LaneServerInterceptor(config)], False)),
@@ -120,8 +183,8 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         ),
         patch(grpc, "insecure_channel", sync_channel(1)),
         patch(grpc, "secure_channel", sync_channel(2)),
-        patch(grpc.aio, "insecure_channel", adding(3, aio_client(1), True)),
-        patch(grpc.aio, "secure_channel", adding(4, aio_client(2), True)),
+        patch(grpc.aio, "insecure_channel", aio_channel(3, 1)),
+        patch(grpc.aio, "secure_channel", aio_channel(4, 2)),
     ]
 
     def undo_all() -> None:

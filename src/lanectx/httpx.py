@@ -4,22 +4,32 @@
 ones with custom transports. Without it, wrap a transport::
 
     client = httpx.Client(transport=LaneTransport(httpx.HTTPTransport()))
+
+In client routing mode (``LANECTX_ROUTING=client``) each hop to a service in the
+lane map is sent to the lane's version (or stable); the request keeps its Host
+header, and once sent its URL is the one addressed again, so redirects and
+cookies see the service, not the version.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 from opentelemetry import context
+from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
 from ._outbound import prepare_request
 from ._patch import patch
+from .lanemap._calls import routed
 
 __all__ = ["AsyncLaneTransport", "LaneTransport"]
+
+_T = TypeVar("_T")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
 class LaneTransport(httpx.BaseTransport):
@@ -31,7 +41,10 @@ class LaneTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* through the wrapped transport with the lane set or stripped."""
-        ctx = prepare_request(self._config or active_config(), request.url.host, request.headers)
+        config = self._config or active_config()
+        ctx = prepare_request(config, request.url.host, request.headers)
+        if config.routing == "client" and (found := _reroute(config, request)) is not None:
+            return _send_routed(lambda: self._transport.handle_request(request), request, found)
         if ctx is None:
             return self._transport.handle_request(request)
         token = context.attach(ctx)
@@ -56,7 +69,11 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* through the wrapped transport with the lane set or stripped."""
-        ctx = prepare_request(self._config or active_config(), request.url.host, request.headers)
+        config = self._config or active_config()
+        ctx = prepare_request(config, request.url.host, request.headers)
+        if config.routing == "client" and (found := _reroute(config, request)) is not None:
+            send = self._transport.handle_async_request
+            return await _send_routed_async(lambda: send(request), request, found)
         if ctx is None:
             return await self._transport.handle_async_request(request)
         token = context.attach(ctx)
@@ -70,6 +87,62 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
         await self._transport.aclose()
 
 
+def _with_address(url: httpx.URL, host: str, port: int | None) -> httpx.URL:
+    """Return *url* with another host and port (a parse-free copy when httpx allows it)."""
+    reference = getattr(url, "_uri_reference", None)
+    if reference is None or not hasattr(reference, "_replace"):
+        return url.copy_with(host=host, port=port)
+    return _copy(reference, host, port)
+
+
+@functools.lru_cache(maxsize=1024)
+def _copy(reference: Any, host: str, port: int | None) -> httpx.URL:
+    if port is not None and port == _DEFAULT_PORTS.get(reference.scheme):
+        port = None  # as httpx itself keeps a scheme's default port
+    copy = httpx.URL.__new__(httpx.URL)
+    copy._uri_reference = reference._replace(host=host, port=port)
+    return copy
+
+
+def _reroute(config: LaneConfig, request: httpx.Request) -> tuple[httpx.URL, Context | None] | None:
+    """Point *request* at its route; return (the URL addressed, the context to send in)."""
+    url = request.url
+    host, port = url.host, url.port
+    found = routed(config, host, port)
+    if found is None:
+        return None
+    route, ctx = found
+    if route.rerouted(host, port):
+        request.url = _with_address(url, route.host, route.port)
+    return url, ctx
+
+
+def _send_routed(send: Callable[[], _T], request: httpx.Request, found: Any) -> _T:
+    """Call *send* in the route's context; give the request its addressed URL back after."""
+    url, ctx = found
+    token = None if ctx is None else context.attach(ctx)
+    try:
+        return send()
+    finally:
+        request.url = url
+        if token is not None:
+            context.detach(token)
+
+
+async def _send_routed_async(
+    send: Callable[[], Awaitable[_T]], request: httpx.Request, found: Any
+) -> _T:
+    """Await *send* in the route's context; give the request its addressed URL back after."""
+    url, ctx = found
+    token = None if ctx is None else context.attach(ctx)
+    try:
+        return await send()
+    finally:
+        request.url = url
+        if token is not None:
+            context.detach(token)
+
+
 def _hop(client: type[Any]) -> str:
     # One call per hop (redirects included); fall back to the public method.
     return "_send_single_request" if hasattr(client, "_send_single_request") else "send"
@@ -77,11 +150,16 @@ def _hop(client: type[Any]) -> str:
 
 def _install(config: LaneConfig) -> Callable[[], None]:
     """Patch `httpx.Client` and `httpx.AsyncClient`; return the undo."""
+    routing = config.routing == "client"
 
     def make_sync(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def send(self: httpx.Client, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
             ctx = prepare_request(config, request.url.host, request.headers) if switch.on else None
+            if routing and switch.on and (found := _reroute(config, request)) is not None:
+                return _send_routed(
+                    lambda: original(self, request, *args, **kwargs), request, found
+                )
             if ctx is None:
                 return original(self, request, *args, **kwargs)
             token = context.attach(ctx)
@@ -98,6 +176,9 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             self: httpx.AsyncClient, request: httpx.Request, *args: Any, **kwargs: Any
         ) -> Any:
             ctx = prepare_request(config, request.url.host, request.headers) if switch.on else None
+            if routing and switch.on and (found := _reroute(config, request)) is not None:
+                call = lambda: original(self, request, *args, **kwargs)  # noqa: E731
+                return await _send_routed_async(call, request, found)
             if ctx is None:
                 return await original(self, request, *args, **kwargs)
             token = context.attach(ctx)

@@ -5,43 +5,107 @@ hop (redirects included), so each hop's host is checked against the allowlist::
 
     lanectx.instrument()
     requests.get("http://details:9080/details/0")   # carries x-lane-id if a lane is current
+
+In client routing mode (``LANECTX_ROUTING=client``) each hop to a service in the
+lane map is sent to the lane's version (or stable) with the Host header of the
+URL addressed; the response's URL is the one addressed, so relative redirects are
+routed again from the service.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from opentelemetry import context
+from opentelemetry.context import Context
 
 from ._config import LaneConfig
 from ._outbound import prepare_request
 from ._patch import patch
 from ._prepared import PREPARED
+from .lanemap._calls import routed
+from .lanemap._route import Route
 
 __all__: list[str] = []
 
 
+@functools.lru_cache(maxsize=1024)
+def _rewritten(url: str, host: str, port: int | None) -> tuple[str, str]:
+    """Return (*url* sent to *host*:*port* instead, the Host header of the URL addressed).
+
+    With *port* None the URL's own port is kept.
+    """
+    parts = urlsplit(url)
+    if port is None:
+        with contextlib.suppress(ValueError):  # not a port: requests refuses the URL itself
+            port = parts.port
+    bracketed = f"[{host}]" if ":" in host else host
+    netloc = bracketed if port is None else f"{bracketed}:{port}"
+    return urlunsplit(parts._replace(netloc=netloc)), parts.netloc.rpartition("@")[2]
+
+
+def _send_routed(
+    original: Any,
+    session: requests.Session,
+    request: requests.PreparedRequest,
+    kwargs: dict[str, Any],
+    host: str | None,
+    found: tuple[Route, Context | None],
+) -> Any:
+    """Send *request* to its route, with the addressed Host, and answer with its own URL."""
+    route, ctx = found
+    url = request.url
+    had_host = True
+    if url is not None and route.rerouted(host or "", None):
+        request.url, addressed = _rewritten(url, route.host, route.port)
+        had_host = "host" in request.headers
+        if not had_host:
+            request.headers["Host"] = addressed
+    token = None if ctx is None else context.attach(ctx)
+    try:
+        response = original(session, request, **kwargs)
+        response.url = url
+        return response
+    finally:
+        if request.url is not url:
+            request.url = url
+            if not had_host:
+                del request.headers["Host"]
+        if token is not None:
+            context.detach(token)
+
+
 def _install(config: LaneConfig) -> Callable[[], None]:
     """Patch `requests.Session.send`; return the undo."""
+    routing = config.routing == "client"
 
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-            ctx = None
+            ctx = found = host = None
             if switch.on:
                 host = urlsplit(request.url or "").hostname
                 ctx = prepare_request(config, host, request.headers)
+                # The port is not needed to decide: a lane version keeps the URL's own.
+                if routing:
+                    found = routed(config, host, None)
             prepared = PREPARED.set(True)  # urllib3 under requests: this hop is decided
-            token = context.attach(ctx) if ctx is not None else None
             try:
-                return original(self, request, **kwargs)
-            finally:
-                if token is not None:
+                if found is not None:
+                    return _send_routed(original, self, request, kwargs, host, found)
+                if ctx is None:
+                    return original(self, request, **kwargs)
+                token = context.attach(ctx)
+                try:
+                    return original(self, request, **kwargs)
+                finally:
                     context.detach(token)
+            finally:
                 PREPARED.reset(prepared)
 
         return send

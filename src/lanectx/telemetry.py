@@ -25,6 +25,7 @@ from ._context import current_lane
 from ._detector import LaneResourceDetector
 from ._hop import FALLBACK, HIT, HOP_ATTRIBUTE, NONE, mark_hop
 from ._version import __version__
+from .lanemap._calls import route_attributes, route_of, want_route_context
 
 __all__ = ["HOP_METRIC", "LaneLogRecordProcessor", "LaneResourceDetector", "LaneSpanProcessor"]
 
@@ -35,6 +36,9 @@ _OUTCOMES = frozenset((HIT, FALLBACK, NONE))
 
 class LaneSpanProcessor(SpanProcessor):
     """Set the lane attribute (``lane.id``) on every span started while a lane is current.
+
+    The client span of a call routed from the lane map (client routing mode) also
+    gets ``lane.route.version`` (the lane, or ``stable``) and ``lane.route.reason``.
 
     Server and consume spans also get the hop outcome (``lane.hop``); every span
     that carries one when it ends is counted in ``lanectx.hops`` of *meter_provider*
@@ -49,6 +53,7 @@ class LaneSpanProcessor(SpanProcessor):
         self._meter_provider = meter_provider
         self._hops: metrics.Counter | None = None
         self._labels: dict[tuple[object, object, object], dict[str, str]] = {}
+        want_route_context()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Copy the lane of *parent_context* (or the current context) onto *span*."""
@@ -60,6 +65,8 @@ class LaneSpanProcessor(SpanProcessor):
             mark_hop(span, lane, config)
         elif lane is not None:
             span.set_attribute(config.span_attribute, lane)
+        if span.kind is SpanKind.CLIENT and (route := route_of(parent_context)) is not None:
+            span.set_attributes(route_attributes(route))
 
     def on_end(self, span: ReadableSpan) -> None:
         """Count a hop (a span with ``lane.hop``) by service and outcome."""

@@ -25,12 +25,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import context
-from urllib3 import PoolManager
+from urllib3 import HTTPHeaderDict, PoolManager
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util import parse_url
 
 from ._config import LaneConfig
-from ._context import current_lane
 from ._headers import HeaderView
 from ._outbound import prepare_request
 from ._patch import patch
@@ -52,15 +51,23 @@ def _pool_host(pool: HTTPConnectionPool, url: str) -> str | None:
     return pool.host
 
 
-def _routed(config: LaneConfig, url: str) -> str:
-    """Return *url* pointing where the lane map sends it (client routing only)."""
-    from .lanemap import route_call
+def _routed(config: LaneConfig, url: str, headers: Any) -> tuple[str, Any]:
+    """Return (*url* pointing where the lane map sends it, the headers to send).
+
+    A rerouted call keeps the Host header of the address it was sent to
+    (docs/meshless.md); the caller's headers are copied, never changed in place.
+    """
+    from .lanemap._calls import routed
 
     parsed = parse_url(url)
-    route = route_call(config, parsed.host, parsed.port, current_lane(None, config))
-    if route is None or not route.rerouted(parsed.host or "", parsed.port):
-        return url
-    return parsed._replace(host=route.host, port=route.port).url
+    found = routed(config, parsed.host, parsed.port)
+    if found is None or not found[0].rerouted(parsed.host or "", parsed.port):
+        return url, headers
+    route = found[0]
+    sent = HTTPHeaderDict(headers or {})
+    if "host" not in sent:
+        sent["Host"] = parsed.netloc or ""
+    return parsed._replace(host=route.host, port=route.port).url, sent
 
 
 def _send(
@@ -92,11 +99,10 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             if not switch.on:
                 return original(self, method, url, *args, **kwargs)
             host = _url_host(url)  # as addressed, also when rerouted
+            headers = kwargs.get("headers", self.headers)
             if config.routing == "client":
-                url = _routed(config, url)
-            call, kwargs["headers"] = _send(
-                config, original, host, kwargs.get("headers", self.headers)
-            )
+                url, headers = _routed(config, url, headers)
+            call, kwargs["headers"] = _send(config, original, host, headers)
             prepared = PREPARED.set(True)  # the pools under it: this hop is decided
             try:
                 return call(self, method, url, *args, **kwargs)

@@ -56,6 +56,7 @@ def test_bad_entries_are_skipped_and_logged(caplog: pytest.LogCaptureFixture) ->
             "services": {"Reviews": ["pr-31", "PR 7", 5], "worker": "pr-7", "queue": []},
             "endpoints": {
                 "reviews": {"stable": "127.0.0.1:99999", "pr-31": "[::1]:9085", "BAD": "h:1"},
+                "ratings": {"stable": "a b:80", "pr-31": "x/y:80", "pr-7": "rat-7.ns.svc:81"},
                 "details": "h:1",
             },
         }
@@ -68,6 +69,7 @@ def test_bad_entries_are_skipped_and_logged(caplog: pytest.LogCaptureFixture) ->
     assert lanes.endpoint("reviews", "pr-31") == ("::1", 9085)
     assert lanes.endpoint("reviews", None) is None
     assert "details" not in lanes.endpoints
+    assert dict(lanes.endpoints["ratings"]) == {"pr-7": ("rat-7.ns.svc", 81)}
     assert "skipped entries" in caplog.text
 
 

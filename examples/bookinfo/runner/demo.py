@@ -156,15 +156,16 @@ def _write_reports(receiver: OtlpReceiver, report_dir: Path) -> bool:
     return ok
 
 
-def run_demo(run_dir: Path | None, faults: bool = True) -> int:
-    """Run the demo; return 0 if every check passed, 1 otherwise."""
+def run_demo(run_dir: Path | None, faults: bool = True, mesh: str = "envoy") -> int:
+    """Run the demo with *mesh* (envoy or none); return 0 if every check passed, 1 otherwise."""
     run_dir = run_dir or Path(tempfile.mkdtemp(prefix="bookinfo-demo-"))
     lanes = ", ".join(f"{lane}={'+'.join(svcs)}" for lane, svcs in DEFAULT_LANES.items())
-    print(f"lanes: {lanes}; logs: {run_dir}")
+    routing = "Envoy" if mesh == "envoy" else "lanectx's clients (no mesh)"
+    print(f"lanes: {lanes}; routed by {routing}; logs: {run_dir}")
     started = time.monotonic()
     with (
         OtlpReceiver(run_dir / "traces.jsonl") as receiver,
-        Stack(DEFAULT_LANES, free_port(), run_dir, receiver.endpoint) as stack,
+        Stack(DEFAULT_LANES, free_port(), run_dir, receiver.endpoint, mesh=mesh) as stack,
     ):
         print(f"ready in {time.monotonic() - started:.1f}s: {stack.url}\n")
         ok = _requests_table(stack.port, receiver)

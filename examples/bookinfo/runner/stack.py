@@ -6,11 +6,16 @@ For example::
         print(stack.url)
 
 The processes are the rendered Deployments: one per ``<service>-<version>``, with the
-Deployment's environment (``OTEL_SERVICE_NAME``, ``LANE_ID``,
-``OTEL_RESOURCE_ATTRIBUTES``), each on a free loopback port. Every call between
-services goes through Envoy: HTTP clients use it as their proxy (so the code keeps
-its in-cluster URLs such as ``http://details:9080``), the gRPC client dials it with
-authority ``ratings``.
+Deployment's environment (``OTEL_SERVICE_NAME``, ``LANECTX_SERVICE``, ``LANE_ID``,
+``OTEL_RESOURCE_ATTRIBUTES``), each on a free loopback port.
+
+With ``mesh="envoy"`` every call between services goes through Envoy: HTTP clients
+use it as their proxy (so the code keeps its in-cluster URLs such as
+``http://details:9080``), the gRPC client dials it with authority ``ratings``.
+With ``mesh="none"`` there is no proxy: the Deployments are the ``kubernetes``
+target's (``LANECTX_ROUTING=client``), ``LANECTX_LANE_MAP`` names a lane map of the
+stack's lanes with each version's address, lanectx's clients route each call from
+it, and stable productpage listens on the ingress port itself.
 """
 
 from __future__ import annotations
@@ -28,14 +33,24 @@ from types import TracebackType
 from typing import Any
 
 from lanectx.localmesh import EnvoyProcess
-from runner.mesh import SPEC, render_mesh, service_ports, start_envoy
+from runner.mesh import SPEC, render_mesh, service_ports, start_envoy, write_lane_map
 from runner.processes import Child, stop_all
 
-__all__ = ["HERE", "Stack", "StartupError", "Version", "free_port"]
+__all__ = ["HERE", "MESHES", "Stack", "StartupError", "Version", "free_port"]
 
 HERE = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
-_INHERITED_OUT = ("LANE_ID", "PR_ID", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME")
+_INHERITED_OUT = (
+    "LANE_ID",
+    "PR_ID",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_SERVICE_NAME",
+    "LANECTX_SERVICE",
+    "LANECTX_ROUTING",
+    "LANECTX_LANE_MAP",
+)
+MESHES = ("envoy", "none")
+EDGE = "productpage"  # the service behind the ingress
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "grpc_proxy", "no_proxy")
 
 
@@ -65,6 +80,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _versions(objects: Sequence[Mapping[str, Any]], protocols: Mapping[str, str]) -> list[Version]:
@@ -106,11 +130,19 @@ class Stack:
         run_dir: Path,
         otlp_endpoint: str | None = None,
         spec: Path = SPEC,
+        mesh: str = "envoy",
     ) -> None:
+        if mesh not in MESHES:
+            raise ValueError(f"mesh must be one of {', '.join(MESHES)}, not {mesh!r}")
         self.port = port
         self.run_dir = run_dir
-        self.objects = render_mesh(spec, lanes)
+        self.mesh = mesh
+        target = "istio" if mesh == "envoy" else "kubernetes"
+        self.objects = render_mesh(spec, lanes, target)
         self.versions = _versions(self.objects, service_ports(spec))
+        if mesh == "none":
+            self.version(f"{EDGE}-stable").port = port  # no proxy: the edge is the ingress
+        self.lane_map = run_dir / "lanes.json"
         self.otlp_endpoint = otlp_endpoint
         self.envoy: EnvoyProcess | None = None
 
@@ -126,18 +158,23 @@ class Stack:
             if k not in _INHERITED_OUT and k.lower() not in _PROXY_VARS
         }
         env.update(version.env)
-        mesh = f"127.0.0.1:{self.port}"
         env.update(
             HOST="127.0.0.1",
             PORT=str(version.port),
             PYTHONUNBUFFERED="1",
-            HTTP_PROXY=f"http://{mesh}",  # the local "sidecar": every HTTP call goes via Envoy
-            NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost",
-            RATINGS_TARGET=mesh,
-            RATINGS_AUTHORITY="ratings",
             LANECTX_SERVED_HEADER="x-lane-served",  # each answer names the version that served it
         )
+        if self.mesh == "none":
+            env.update(LANECTX_LANE_MAP=str(self.lane_map))
+        else:
+            mesh = f"127.0.0.1:{self.port}"
+            env.update(
+                HTTP_PROXY=f"http://{mesh}",  # the local "sidecar": every HTTP call via Envoy
+                NO_PROXY="127.0.0.1,localhost",
+                no_proxy="127.0.0.1,localhost",
+                RATINGS_TARGET=mesh,
+                RATINGS_AUTHORITY="ratings",
+            )
         if self.otlp_endpoint:
             env.update(
                 OTEL_EXPORTER_OTLP_ENDPOINT=self.otlp_endpoint, OTEL_BSP_SCHEDULE_DELAY="100"
@@ -145,8 +182,13 @@ class Stack:
         return env
 
     def start(self) -> None:
-        """Start every version and Envoy in parallel; return once all are healthy."""
+        """Start every version (and Envoy) in parallel; return once all are healthy."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        endpoints = {(v.service, v.version): ("127.0.0.1", v.port) for v in self.versions}
+        if self.mesh == "none":
+            if not _port_free(self.port):
+                raise StartupError(f"the ingress port {self.port} is taken")
+            write_lane_map(self.objects, endpoints, self.lane_map)
         for version in self.versions:
             version.child = Child(
                 version.name,
@@ -156,11 +198,14 @@ class Stack:
                 HERE,
             )
             version.child.start()
-        endpoints = {(v.service, v.version): ("127.0.0.1", v.port) for v in self.versions}
-        try:
-            self.envoy = start_envoy(self.objects, endpoints, self.port, self.run_dir / "envoy")
-        except (RuntimeError, OSError) as err:
-            raise StartupError(f"envoy failed to start: {err} (log: {self.run_dir}/envoy)") from err
+        if self.mesh == "envoy":
+            try:
+                workdir = self.run_dir / "envoy"
+                self.envoy = start_envoy(self.objects, endpoints, self.port, workdir)
+            except (RuntimeError, OSError) as err:
+                raise StartupError(
+                    f"envoy failed to start: {err} (log: {self.run_dir}/envoy)"
+                ) from err
         self._wait_healthy()
 
     def _wait_healthy(self) -> None:
@@ -197,7 +242,10 @@ class Stack:
             for v in self.versions
             if v.child is not None
         }
-        state["envoy"] = {"port": self.port, "log": str(self.run_dir / "envoy" / "envoy.log")}
+        if self.mesh == "envoy":
+            state["envoy"] = {"port": self.port, "log": str(self.run_dir / "envoy" / "envoy.log")}
+        else:
+            state["lane_map"] = {"path": str(self.lane_map)}
         path.write_text(json.dumps(state, indent=1), encoding="utf-8")
 
     def stop(self) -> None:

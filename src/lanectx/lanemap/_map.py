@@ -7,8 +7,10 @@ lanes.endpoint("reviews", "pr-31")   # None: the per-lane Service reviews-pr-31
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,6 +24,7 @@ __all__ = ["EMPTY", "STABLE", "LaneMap", "LaneMapError", "parse_lane_map"]
 logger = logging.getLogger("lanectx")
 
 STABLE = "stable"
+_HOSTNAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]{0,251}[a-z0-9_])?")
 _NONE: frozenset[str] = frozenset()
 
 
@@ -41,6 +44,8 @@ class LaneMap:
     endpoints: Mapping[str, Mapping[str, tuple[str, int]]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # Routing decisions already made with this snapshot (see `route_call`); internal.
+    decisions: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def lanes(self, service: str) -> frozenset[str]:
         """Return the lanes that have a version of *service* (empty when none)."""
@@ -65,13 +70,19 @@ EMPTY = LaneMap()
 
 
 def _endpoint(value: object) -> tuple[str, int] | None:
+    """Return (host, port) of ``host:port`` (a DNS name or an IP address), else None."""
     if not isinstance(value, str):
         return None
     host, sep, port = value.strip().rpartition(":")
-    host = host.strip("[]")
+    host = host.strip("[]").lower()
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         return None
-    return host.lower(), int(port)
+    if _HOSTNAME.fullmatch(host) is None:  # what clients put in a URL must be a host
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return None
+    return host, int(port)
 
 
 def _services(raw: Mapping[str, Any], skipped: list[str]) -> dict[str, frozenset[str]]:

@@ -32,6 +32,8 @@ REASON_LANE = "lane-version"  # the lane has a version of the service: sent ther
 REASON_NO_LANE = "no-lane"  # the call carries no lane: stable
 REASON_NOT_DEPLOYED = "lane-not-deployed"  # the lane has no version of it: stable
 
+_MEMO_SIZE = 4096  # decisions kept per map snapshot (lanes come from requests: bounded)
+_UNKNOWN = object()
 _sources: dict[str, LaneMapSource] = {}
 _sources_lock = threading.Lock()
 
@@ -95,12 +97,22 @@ def route_call(
     """
     if config.routing != "client" or not host or not config.host_allowed(host):
         return None
-    service = service_of_host(host)
-    if service is None:
-        return None
     if lanes is None:
         lanes = lane_map(config)
-    if service not in lanes:
+    key = (host, port, lane)
+    memo = lanes.decisions
+    route = memo.get(key, _UNKNOWN)
+    if route is _UNKNOWN:
+        route = _decide(lanes, host, port, lane)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = route
+    return route  # type: ignore[no-any-return]
+
+
+def _decide(lanes: LaneMap, host: str, port: int | None, lane: str | None) -> Route | None:
+    service = service_of_host(host)
+    if service is None or service not in lanes:
         return None
     addressed = host.rstrip(".").lower()
     if lane is not None and lanes.has_lane(service, lane):

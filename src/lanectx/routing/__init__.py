@@ -13,6 +13,7 @@ Needs PyYAML (the ``render`` extra) to read specs and write YAML::
 from __future__ import annotations
 
 from ._errors import SpecError, UnsupportedRouteError
+from ._lanemap import lane_map_configmap, lanes_in_cluster
 from ._match import any_member_regex, baggage_regex
 from ._model import Canary, Headers, Ingress, Lane, LanesSpec, Port, Service
 from ._render import TARGETS, files_by_kind, render, render_lane, render_routes, to_yaml
@@ -34,6 +35,8 @@ __all__ = [
     "check_lane_name",
     "check_namespace",
     "files_by_kind",
+    "lane_map_configmap",
+    "lanes_in_cluster",
     "load_spec",
     "parse_spec",
     "render",

@@ -1,4 +1,5 @@
-"""Render a lanes spec into Kubernetes objects for a target (``istio`` or ``gateway-api``).
+"""Render a lanes spec into Kubernetes objects for a target (``istio``, ``gateway-api``,
+or ``kubernetes``: no mesh, the clients route from the lane map).
 
     objects = render(spec, "istio")                 # everything: stable, canary, lanes
     objects = render_lane(spec, "pr-7", "istio")    # one lane's objects + its routes
@@ -9,14 +10,16 @@ Output is deterministic: objects sorted by kind, namespace and name.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ._errors import SpecError
 from ._gateway import gateway_objects, lane_gateway_objects
 from ._istio import destination_rule, virtual_services
 from ._lane_table import envoy_filter
+from ._lanemap import kubernetes_objects, lane_map_configmap
 from ._model import CANARY, STABLE, LanesSpec, Service
-from ._workloads import deployment, lane_deployments, service_account, services
+from ._workloads import LANE_LABEL, deployment, lane_deployments, service_account, services
 from ._yaml import dump_documents
 
 __all__ = [
@@ -29,11 +32,12 @@ __all__ = [
     "to_yaml",
 ]
 
-TARGETS = ("istio", "gateway-api")
+TARGETS = ("istio", "gateway-api", "kubernetes")
 Manifest = dict[str, Any]
 _KIND_ORDER = (
     "Namespace",
     "ServiceAccount",
+    "ConfigMap",
     "Service",
     "Deployment",
     "DestinationRule",
@@ -74,8 +78,13 @@ def sort_objects(objects: list[Manifest]) -> list[Manifest]:
 
 
 def render_routes(spec: LanesSpec, service: Service, target: str = "istio") -> list[Manifest]:
-    """Return *service*'s shared routing objects, holding every lane of *spec*."""
+    """Return *service*'s shared routing objects, holding every lane of *spec*.
+
+    A service without a port has none, and neither has any service without a mesh.
+    """
     _check_target(target)
+    if not service.ports or target == "kubernetes":
+        return []
     if target == "istio":
         objects = [destination_rule(spec, service), *virtual_services(spec, service)]
         if spec.lane_routing == "table" and spec.lanes_of(service.name):
@@ -86,7 +95,7 @@ def render_routes(spec: LanesSpec, service: Service, target: str = "istio") -> l
 
 def _lane_routing(spec: LanesSpec, service: Service, target: str) -> list[Manifest]:
     """Return the lane-specific routing objects of every lane of *service* (Gateway API)."""
-    if target == "istio":
+    if target != "gateway-api" or not service.ports:
         return []
     return [
         obj
@@ -96,11 +105,16 @@ def _lane_routing(spec: LanesSpec, service: Service, target: str) -> list[Manife
 
 
 def render(spec: LanesSpec, target: str = "istio") -> list[Manifest]:
-    """Return every object of *spec*: workloads of each version, then routing."""
+    """Return every object of *spec*: the lane map, workloads of each version, then routing."""
     _check_target(target)
-    objects: list[Manifest] = []
+    objects: list[Manifest] = [lane_map_configmap(spec)]
     for service in spec.services:
-        objects += [service_account(spec, service), services(spec, service)]
+        if target == "kubernetes":
+            objects += kubernetes_objects(spec, service)
+            continue
+        objects.append(service_account(spec, service))
+        if service.ports:
+            objects.append(services(spec, service))
         objects.append(deployment(spec, service, STABLE, service.image))
         if service.canary is not None:
             objects.append(deployment(spec, service, CANARY, service.canary.image))
@@ -119,11 +133,19 @@ def render_lane(spec: LanesSpec, lane: str, target: str = "istio") -> list[Manif
     objects: list[Manifest] = []
     for name, _ in found.images:
         service = spec.service(name)
+        if target == "kubernetes":
+            lane_only = dataclasses.replace(spec, lanes=(found,))
+            objects += [o for o in kubernetes_objects(lane_only, service) if _of_lane(o, lane)]
+            continue
         objects += lane_deployments(spec, service, [found])
         objects += render_routes(spec, service, target)
-        if target == "gateway-api":
+        if target == "gateway-api" and service.ports:
             objects += lane_gateway_objects(spec, service, found)
     return sort_objects(objects)
+
+
+def _of_lane(obj: Manifest, lane: str) -> bool:
+    return bool(obj["metadata"].get("labels", {}).get(LANE_LABEL) == lane)
 
 
 def to_yaml(objects: list[Manifest], what: str = "Kubernetes objects") -> str:

@@ -87,7 +87,7 @@ def check_namespace(namespace: object, where: str = "namespace") -> str:
 
 
 def _ports(raw: Mapping[str, Any], where: str) -> tuple[Port, ...]:
-    """Read ``port`` + ``protocol`` or a ``ports`` list; refuse duplicate port numbers."""
+    """Read ``port`` + ``protocol`` or a ``ports`` list (none at all: no port); no duplicates."""
     if "ports" in raw:
         if "port" in raw or "protocol" in raw:
             raise SpecError(f"{where}: give either 'ports' or 'port'/'protocol', not both")
@@ -97,7 +97,7 @@ def _ports(raw: Mapping[str, Any], where: str) -> tuple[Port, ...]:
     elif "port" in raw:
         items = [{"port": raw["port"], "protocol": raw.get("protocol", "http")}]
     else:
-        raise SpecError(f"{where}: missing 'port'")
+        return ()  # no port: a queue consumer, reached by messages only
     ports: list[Port] = []
     for index, item in enumerate(items):
         at = f"{where}.ports[{index}]" if "ports" in raw else where

@@ -13,6 +13,9 @@ from ._names import object_name
 
 __all__ = [
     "LANE_LABEL",
+    "LANE_MAP_DIR",
+    "LANE_MAP_KEY",
+    "LANE_MAP_NAME",
     "TTL_ANNOTATION",
     "deployment",
     "lane_deployments",
@@ -24,6 +27,9 @@ __all__ = [
 ]
 
 LANE_LABEL = "lanectx.dev/lane"
+LANE_MAP_NAME = "lanectx-lanes"  # the ConfigMap holding the lane map
+LANE_MAP_KEY = "lanes.json"
+LANE_MAP_DIR = "/etc/lanectx/"  # where every version mounts it (LANECTX_LANE_MAP's default)
 TTL_ANNOTATION = "lanectx.dev/ttl"
 
 Manifest = dict[str, Any]
@@ -106,7 +112,10 @@ def version_service(spec: LanesSpec, service: Service, version: str) -> Manifest
 
 def _env(service: Service, version: str) -> list[dict[str, str]]:
     """Return the container environment: service name, and the lane for lane versions."""
-    env = [{"name": "OTEL_SERVICE_NAME", "value": service.name}]
+    env = [
+        {"name": "OTEL_SERVICE_NAME", "value": service.name},
+        {"name": "LANECTX_SERVICE", "value": service.name},
+    ]
     if version not in (STABLE, CANARY):
         env += [
             {"name": "LANE_ID", "value": version},
@@ -115,8 +124,26 @@ def _env(service: Service, version: str) -> list[dict[str, str]]:
     return env
 
 
+def _container(service: Service, version: str, image: str) -> dict[str, Any]:
+    """Return the container: its ports (none for a queue consumer), env, the lane map mount."""
+    container: dict[str, Any] = {"name": service.name, "image": image}
+    if service.ports:
+        container["ports"] = [
+            {"name": port.name, "containerPort": port.number} for port in service.ports
+        ]
+    container["env"] = _env(service, version)
+    container["volumeMounts"] = [
+        {"name": LANE_MAP_NAME, "mountPath": LANE_MAP_DIR, "readOnly": True}
+    ]
+    return container
+
+
 def deployment(spec: LanesSpec, service: Service, version: str, image: str) -> Manifest:
-    """Return the Deployment ``<service>-<version>`` running *image*."""
+    """Return the Deployment ``<service>-<version>`` running *image*.
+
+    It mounts the lane map (ConfigMap ``lanectx-lanes``, optional so a version
+    starts before the map exists) at ``/etc/lanectx/``.
+    """
     labels = version_labels(service.name, version)
     return {
         "apiVersion": "apps/v1",
@@ -131,15 +158,11 @@ def deployment(spec: LanesSpec, service: Service, version: str, image: str) -> M
                 "metadata": {"labels": labels},
                 "spec": {
                     "serviceAccountName": service.name,
-                    "containers": [
+                    "containers": [_container(service, version, image)],
+                    "volumes": [
                         {
-                            "name": service.name,
-                            "image": image,
-                            "ports": [
-                                {"name": port.name, "containerPort": port.number}
-                                for port in service.ports
-                            ],
-                            "env": _env(service, version),
+                            "name": LANE_MAP_NAME,
+                            "configMap": {"name": LANE_MAP_NAME, "optional": True},
                         }
                     ],
                 },
