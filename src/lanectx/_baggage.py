@@ -20,6 +20,7 @@ from codecs import escape_decode
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from itertools import islice
+from types import MappingProxyType
 from urllib.parse import quote, unquote_plus
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "encode_members",
     "fitting",
     "joined",
+    "list_members",
     "member_values",
     "members",
     "names",
@@ -148,6 +150,12 @@ def members(headers: Iterable[str], skip: str) -> dict[str, str]:
 
 
 @lru_cache(maxsize=256)
+def list_members(text: str, skip: str) -> Mapping[str, str]:
+    """`members` of one list, remembered: the same list costs one parse (do not change it)."""
+    return MappingProxyType(dict(_members(capped((text,)), skip)))
+
+
+@lru_cache(maxsize=256)
 def _members(text: str, skip: str) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
     for part in text.split(","):
@@ -176,11 +184,19 @@ def encode_members(entries: Mapping[str, object], skip: str, taken: Iterable[str
     Names and values that are already valid baggage go as they are, so a member that
     arrived as ``a=1;p=2`` leaves as ``a=1;p=2``; anything else is percent-encoded.
     """
-    left_out = {skip, *taken}
+    items = tuple(entries.items())
+    try:
+        return _encoded(items, skip, frozenset(taken))
+    except TypeError:  # a value that cannot be hashed: encode it every time
+        return _encoded.__wrapped__(items, skip, frozenset(taken))
+
+
+@lru_cache(maxsize=256)
+def _encoded(items: tuple[tuple[str, object], ...], skip: str, taken: frozenset[str]) -> str:
     return ",".join(
-        _encode(name, _KEY, _KEY_SAFE) + "=" + _encode(str(value), _WITH_PROPERTIES, _VALUE_SAFE)
-        for name, value in islice(entries.items(), MAX_MEMBERS)
-        if name not in left_out
+        f"{_encode(name, _KEY, _KEY_SAFE)}={_encode(str(value), _WITH_PROPERTIES, _VALUE_SAFE)}"
+        for name, value in items[:MAX_MEMBERS]
+        if name != skip and name not in taken
     )
 
 

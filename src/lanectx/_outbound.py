@@ -16,7 +16,7 @@ from ._baggage import (
     MAX_BYTES,
     encode_members,
     fitting,
-    members,
+    list_members,
     names,
     with_member,
     without_member,
@@ -59,7 +59,7 @@ def _request_members(current: Context, key: str) -> Context | None:
     text = get_value(_REQUEST_BAGGAGE, current)
     if not isinstance(text, str):
         return None
-    arrived = members((text,), key)
+    arrived = list_members(text, key)
     if not arrived:
         return None
     return _with_baggage(current, {**arrived, **baggage.get_all(current)})
