@@ -20,6 +20,8 @@ from opentelemetry import context
 from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
+from ._grpc_served import serving
+from ._hop import served_by
 from ._lane import dropped, lane_from_pairs
 from ._server import request_context
 from ._trust import peer_host
@@ -187,7 +189,8 @@ def in_lane(
     """Return an RPC method *handler* whose behaviour runs in the request's lane.
 
     *sent* holds the trust header's values when not every caller is trusted; the
-    caller's address (``servicer_context.peer()``) is then checked per RPC.
+    caller's address (``servicer_context.peer()``) is then checked per RPC. With
+    `LaneConfig.served_header` set, the RPC also says which version served it.
     """
     streams = (bool(handler.request_streaming), bool(handler.response_streaming))
     name, make_handler = _SHAPES[streams]
@@ -195,6 +198,9 @@ def in_lane(
     if behavior is None:
         return handler
     kind = _kind(behavior)
+    if config.served_header is not None:
+        entry = (config.served_header, served_by())
+        behavior = serving(behavior, kind, entry)
     if kind == "coroutine":
         run = _run_coroutine(behavior, config, lane, sent)
     elif kind == "async generator":
@@ -220,7 +226,7 @@ class _Base:
         metadata = details.invocation_metadata
         lane = metadata_lane(config, metadata)
         if lane is None and not _mentions_lane(config, metadata):
-            return handler
+            return handler if config.served_header is None else in_lane(handler, config, None)
         sent = None
         if not config.trust_all:
             header = config.trust_header
