@@ -30,13 +30,10 @@ def _plus(metadata: Any, entry: Entry) -> tuple[Any, ...]:
     return pairs if any(key == entry[0] for key, _ in pairs) else (*pairs, entry)
 
 
-class _Status(NamedTuple):
+class _Status(NamedTuple):  # what gRPC reads of a `grpc.Status`
     code: grpc.StatusCode
     details: str
     trailing_metadata: tuple[Any, ...]
-
-
-grpc.Status.register(_Status)
 
 
 class ServedContext:

@@ -4,6 +4,8 @@ The lane is read once per RPC, from the same metadata names and in the same orde
 as HTTP headers. Binary (``-bin``) entries are never read as lanes. Each step of a
 handler (the call itself, and every ``next`` of a streamed response) runs with the
 lane attached and detached again, so it never outlives the RPC on a pool thread.
+With `LaneConfig.served_header` set, every RPC's trailing metadata also names the
+version that served it (``_grpc_served``).
 """
 
 from __future__ import annotations
