@@ -7,10 +7,11 @@ each way. Each stack runs a plain server + channel and a lanectx one (server and
 client interceptors) side by side, and one with do-nothing interceptors, which
 shows what gRPC's interceptor machinery itself costs (and, with the two lane
 entries added by hand, what carrying them costs), and a lanectx one whose server
-answers with ``x-lane-served`` (`LaneConfig.served_header`, off in the others). Rounds of every case are
-interleaved (in a rotating order); ratios are of the medians of the per-round means,
-for wall time and for the process's CPU time (client and server both run here, so
-CPU time counts all the work and is less disturbed by other load on the machine).
+answers with ``x-lane-served`` (`LaneConfig.served_header`, off in the others).
+Rounds of every case are interleaved (in a rotating order); ratios are of the
+medians of the per-round means, for wall time and for the process's CPU time (client
+and server both run here, so CPU time counts all the work and is less disturbed by
+other load on the machine).
 A last table compares a channel in client routing mode with one in mesh mode
 (target ≤ 1.1x).
 """
