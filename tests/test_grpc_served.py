@@ -13,7 +13,12 @@ import grpc
 import grpc.aio
 import httpx
 import pytest
-from opentelemetry.instrumentation.grpc import aio_server_interceptor, server_interceptor
+from opentelemetry.instrumentation.grpc import (
+    GrpcAioInstrumentorServer,
+    GrpcInstrumentorServer,
+    aio_server_interceptor,
+    server_interceptor,
+)
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -322,6 +327,33 @@ def test_beside_otel_server_interceptor(kind: str, order: str, shape: str, tag: 
     (span,) = spans.get_finished_spans()
     if tag != "abort-status":  # OTel's contexts do not see abort_with_status, with or without us
         assert (span.attributes or {}).get("rpc.grpc.status_code") == status.value[0]
+
+
+@pytest.mark.parametrize("order", ["otel-first", "lanectx-first"])
+@pytest.mark.parametrize("kind", sorted(SERVERS))
+def test_beside_otel_instrumentor(kind: str, order: str) -> None:
+    """OTel's instrumentor and instrument(), in either order: one entry on replies and aborts."""
+    provider = TracerProvider()
+    spans = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    otel = GrpcInstrumentorServer() if kind == "sync" else GrpcAioInstrumentorServer()
+    with ExitStack() as stack:
+
+        def otel_on() -> None:
+            otel.instrument(tracer_provider=provider)
+            stack.callback(otel.uninstrument)
+
+        def lanectx_on() -> None:
+            assert lanectx.instrument(ON)
+            stack.callback(lanectx.uninstrument)
+
+        for step in (otel_on, lanectx_on) if order == "otel-first" else (lanectx_on, otel_on):
+            step()
+        target, _ = SERVERS[kind][0](stack, [])
+        answers = [rpc(target, "unary_unary", tag) for tag in ("plain", "abort")]
+    assert [a.served() for a in answers] == [([], ["stable"])] * 2
+    assert [a.code for a in answers] == [grpc.StatusCode.OK, DENIED]
+    assert len(spans.get_finished_spans()) == 2
 
 
 def test_instrument_turns_it_on_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
