@@ -6,10 +6,12 @@ Real servers and channels on 127.0.0.1 (port 0), unary-unary RPCs with a few byt
 each way. Each stack runs a plain server + channel and a lanectx one (server and
 client interceptors) side by side, and one with do-nothing interceptors, which
 shows what gRPC's interceptor machinery itself costs (and, with the two lane
-entries added by hand, what carrying them costs). Rounds of every case are
-interleaved (in a rotating order); ratios are of the medians of the per-round means,
-for wall time and for the process's CPU time (client and server both run here, so
-CPU time counts all the work and is less disturbed by other load on the machine).
+entries added by hand, what carrying them costs), and a lanectx one whose server
+answers with ``x-lane-served`` (`LaneConfig.served_header`, off in the others).
+Rounds of every case are interleaved (in a rotating order); ratios are of the
+medians of the per-round means, for wall time and for the process's CPU time (client
+and server both run here, so CPU time counts all the work and is less disturbed by
+other load on the machine).
 A last table compares a channel in client routing mode with one in mesh mode
 (target ≤ 1.1x).
 """
@@ -97,9 +99,11 @@ CASES = {
     "no-op interceptors + lane metadata": ("noop", True),
     "lanectx, no lane": ("lanectx", False),
     "lanectx, lane": ("lanectx", True),
+    "lanectx + x-lane-served, lane": ("served", True),
 }
 LANE_METADATA = (("x-lane-id", "pr-123"), ("baggage", "lane=pr-123"))
-KINDS = ("plain", "noop", "lanectx")
+KINDS = ("plain", "noop", "lanectx", "served")
+SERVED = lanectx.LaneConfig(served_header="x-lane-served")
 
 
 def _rounds(run: Callable[[str, int], Sample], rounds: int, n: int) -> dict[str, list[Sample]]:
@@ -120,7 +124,7 @@ def measure_sync(rounds: int, n: int) -> dict[str, list[Sample]]:
         for kind in KINDS:
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=4))
             interceptors = {"plain": None, "noop": [_NoopServer()]}.get(
-                kind, [LaneServerInterceptor()]
+                kind, [LaneServerInterceptor(SERVED if kind == "served" else None)]
             )
             server = grpc.server(pool, handlers=[_handler(_echo)], interceptors=interceptors)
             port = server.add_insecure_port("127.0.0.1:0")
@@ -130,7 +134,7 @@ def measure_sync(rounds: int, n: int) -> dict[str, list[Sample]]:
             channel = stack.enter_context(grpc.insecure_channel(target))
             if kind == "noop":
                 channel = grpc.intercept_channel(channel, _NoopClient())
-            elif kind == "lanectx":
+            elif kind in ("lanectx", "served"):
                 channel = grpc.intercept_channel(channel, LaneClientInterceptor(target))
             calls[kind] = channel.unary_unary(METHOD)
 
@@ -153,7 +157,7 @@ async def _measure_aio(rounds: int, n: int) -> dict[str, list[Sample]]:
     channels = []
     for kind in KINDS:
         interceptors = {"plain": None, "noop": [_AsyncNoopServer()]}.get(
-            kind, [AsyncLaneServerInterceptor()]
+            kind, [AsyncLaneServerInterceptor(SERVED if kind == "served" else None)]
         )
         server = grpc.aio.server(handlers=[_handler(_async_echo)], interceptors=interceptors)
         port = server.add_insecure_port("127.0.0.1:0")

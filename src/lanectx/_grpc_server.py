@@ -4,6 +4,8 @@ The lane is read once per RPC, from the same metadata names and in the same orde
 as HTTP headers. Binary (``-bin``) entries are never read as lanes. Each step of a
 handler (the call itself, and every ``next`` of a streamed response) runs with the
 lane attached and detached again, so it never outlives the RPC on a pool thread.
+With `LaneConfig.served_header` set, every RPC's trailing metadata also names the
+version that served it (``_grpc_served``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from opentelemetry import context
 from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
+from ._grpc_served import serving
+from ._hop import served_by
 from ._lane import dropped, lane_from_pairs
 from ._server import request_context
 from ._trust import peer_host
@@ -197,6 +201,7 @@ def in_lane(
     *sent* holds the trust header's values when not every caller is trusted; the
     caller's address (``servicer_context.peer()``) is then checked per RPC. *bags*
     are the RPC's ``baggage`` entries, whose other members its outgoing calls pass on.
+    With `LaneConfig.served_header` set, the RPC also says which version served it.
     """
     rpc = _Request(lane, sent, bags or [])
     streams = (bool(handler.request_streaming), bool(handler.response_streaming))
@@ -205,6 +210,9 @@ def in_lane(
     if behavior is None:
         return handler
     kind = _kind(behavior)
+    if config.served_header is not None:
+        entry = (config.served_header, served_by())
+        behavior = serving(behavior, kind, entry)
     if kind == "coroutine":
         run = _run_coroutine(behavior, config, rpc)
     elif kind == "async generator":
@@ -230,7 +238,7 @@ class _Base:
         metadata = details.invocation_metadata
         lane = metadata_lane(config, metadata)
         if lane is None and not _mentions_lane(config, metadata):
-            return handler
+            return handler if config.served_header is None else in_lane(handler, config, None)
         sent = None
         if not config.trust_all:
             header = config.trust_header

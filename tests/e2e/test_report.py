@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
 from PIL import Image
+from ratings import protos, services
 from runner.cases import fetch
 from runner.otlp import OtlpReceiver
 
@@ -118,3 +120,21 @@ def test_answers_name_the_version_that_served_them(bookinfo: Runner) -> None:
     direct = httpx.get(f"http://127.0.0.1:{port}/reviews/0", headers={"x-lane-id": "pr-31"})
     assert direct.status_code == 200
     assert direct.headers["x-lane-served"] == "pr-31"
+
+
+@pytest.mark.parametrize(
+    ("name", "served"), [("ratings-stable", "stable"), ("ratings-pr-31", "pr-31")]
+)
+def test_ratings_names_the_version_in_trailing_metadata(
+    bookinfo: Runner, name: str, served: str
+) -> None:
+    """The gRPC ratings service says who served in its trailing metadata, also when it aborts."""
+    port = bookinfo.state()[name]["port"]
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = services.RatingsStub(channel)
+        _, call = stub.GetRatings.with_call(protos.RatingsRequest(product_id=0), timeout=10)
+        with pytest.raises(grpc.RpcError) as missing:
+            stub.GetRatings(protos.RatingsRequest(product_id=99), timeout=10)
+    assert dict(call.trailing_metadata())["x-lane-served"] == served
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    assert dict(missing.value.trailing_metadata())["x-lane-served"] == served
