@@ -59,6 +59,8 @@ def _steps(config: LaneConfig) -> list[tuple[str, Callable[[], Callable[[], None
         ("httpx", lambda: _install_module("httpx", config)),
         ("requests", lambda: _install_module("requests", config)),
         ("grpc", lambda: _install_module("grpc", config)),
+        ("celery", lambda: _install_module("celery", config)),
+        ("kafka", lambda: _install_module("kafka", config)),
         ("executors", _executors._install),
         ("telemetry", _telemetry_setup.install),
     ]

@@ -1,0 +1,113 @@
+"""Lanes through Celery: the lane travels on publish, and each task runs in its message's lane.
+
+``lanectx.instrument()`` connects three public Celery signals; task code needs nothing::
+
+    lanectx.instrument()
+    with lanectx.use_lane("pr-7"):
+        add.delay(2, 3)          # message headers x-lane-id: pr-7, baggage: lane=pr-7
+    # in the worker, inside add(): lanectx.current_lane() == "pr-7"
+
+``before_task_publish`` sets the message headers (protocol 2; the caller's other
+headers stay); ``task_prerun`` makes the message's lane current and ``task_postrun``
+restores what was current before. Retries, chains, callbacks and countdown/eta are
+published from inside the task body, so they carry its lane. It works beside
+OpenTelemetry's ``CeleryInstrumentor``, installed before or after.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from celery import signals
+from opentelemetry import context
+
+from ._baggage import with_member, without_member
+from ._config import LaneConfig
+from ._context import context_with_lane, current_lane
+from ._messages import message_lane, outgoing_lane
+
+__all__ = ["task_lane"]
+
+
+def task_lane(config: LaneConfig, request: Any) -> str | None:
+    """Return the lane of a running task from its request (the message headers)."""
+    names = (*config.lane_headers, *config.pr_headers, "baggage")
+    return message_lane(config, [(name, getattr(request, name, None)) for name in names])
+
+
+def _publish_headers(config: LaneConfig, headers: dict[str, Any]) -> None:
+    lane = outgoing_lane(config)
+    key = config.baggage_key
+    sent = headers.get("baggage")
+    rest = without_member(sent, key) if isinstance(sent, str) else None
+    if lane is None:
+        for name in (*config.lane_headers, *config.pr_headers, config.outbound_header):
+            if name:
+                headers.pop(name, None)
+        if rest:
+            headers["baggage"] = rest
+        else:
+            headers.pop("baggage", None)
+        return
+    if config.outbound_header:
+        headers[config.outbound_header] = lane
+    headers["baggage"] = with_member(rest, key, lane)
+
+
+class _Running(threading.local):
+    """The contexts attached by task_prerun in this thread, by task id."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, tuple[object, context.Context]] = {}
+        self.pending: list[tuple[object, context.Context]] = []
+
+
+def _install(config: LaneConfig) -> Callable[[], None]:
+    """Connect the publish and run signals; return the undo."""
+    running = _Running()
+
+    def before_publish(headers: dict[str, Any] | None = None, **_: Any) -> None:
+        if isinstance(headers, dict):
+            _publish_headers(config, headers)
+
+    def settle_pending() -> None:
+        # A receiver connected after ours may detach only after our postrun: our
+        # context becomes current again then, and is taken off here, at the next task.
+        while running.pending and context.get_current() is running.pending[-1][1]:
+            token, _ = running.pending.pop()
+            context.detach(token)  # type: ignore[arg-type]
+        running.pending.clear()
+
+    def prerun(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+        settle_pending()
+        if task is None or task_id is None:
+            return
+        lane = task_lane(config, getattr(task, "request", None))
+        if lane == current_lane(None, config):
+            return
+        before = context.get_current()
+        ours = context_with_lane(before, config, lane, trusted=lane is not None)
+        running.tasks[task_id] = (context.attach(ours), ours)
+
+    def postrun(task_id: str | None = None, **_: Any) -> None:
+        entry = running.tasks.pop(task_id, None) if task_id is not None else None
+        if entry is None:
+            return
+        token, ours = entry
+        if context.get_current() is ours:
+            context.detach(token)  # type: ignore[arg-type]
+        else:
+            running.pending.append(entry)
+
+    signals.before_task_publish.connect(before_publish, weak=False)
+    signals.task_prerun.connect(prerun, weak=False)
+    signals.task_postrun.connect(postrun, weak=False)
+
+    def undo() -> None:
+        signals.before_task_publish.disconnect(before_publish)
+        signals.task_prerun.disconnect(prerun)
+        signals.task_postrun.disconnect(postrun)
+
+    return undo
