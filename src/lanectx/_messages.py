@@ -5,7 +5,8 @@ pairs and uses these few functions, so the rules live in one place::
 
     headers = with_lane_headers(config, headers, outgoing_lane(config))   # produce
     lane = message_lane(config, record.headers())                         # consume
-    if handles(config, lane): ...                                          # isolation
+    lanes = ConsumerLanes(config)                                          # one per consumer
+    if lanes.accept(record.headers()): ...  # handle it, in its lane; else skip it
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from ._baggage import with_member, without_member
 from ._config import LaneConfig
 from ._context import context_with_lane, current_lane
 from ._lane import dropped, lane_from_values
+from ._names import lane_name
 from ._resource import process_lane, process_service
+from .lanemap import lane_map
 
 __all__ = [
     "MAX_BAGGAGE",
+    "ConsumerLanes",
     "MessageScope",
-    "handles",
     "message_lane",
     "outgoing_lane",
     "with_lane_headers",
@@ -79,26 +82,6 @@ def message_lane(config: LaneConfig, pairs: Iterable[tuple[object, object]] | No
         dropped("baggage", f"<{sum(len(b) for b in bags)} bytes>")
         del found["baggage"]
     return lane_from_values(config, found.get) if found else None
-
-
-def handles(config: LaneConfig, lane: str | None) -> bool:
-    """Return True when this process must handle a message of *lane* (isolation).
-
-    A process whose own lane is L handles only messages of lane L. A stable one
-    handles messages with no lane, and those of lanes the lane map lists no version
-    of this service for; a process with no service name handles every message.
-    """
-    own = process_lane()
-    if own is not None:
-        return lane == own
-    if lane is None:
-        return True
-    service = process_service()
-    if service is None:
-        return True
-    from .lanemap import lane_map  # the map is loaded only by consumers that need it
-
-    return not lane_map(config).has_lane(service, lane)
 
 
 def _pairs(headers: Headers) -> Iterable[tuple[Any, Any]]:
@@ -180,3 +163,46 @@ class MessageScope:
         if ours is not None and context.get_current() is ours and self._before is not None:
             context.attach(self._before)
         self._before = None
+
+
+class ConsumerLanes:
+    """One consumer's side of isolation, and the lane of the message it returned last.
+
+    A process whose own lane is L handles only messages of lane L, in its own
+    consumer group (`group`). A stable one handles messages with no lane, and those
+    of lanes the lane map lists no version of this service for; a process with no
+    service name handles every message. This process's lane and service are read
+    once, when the consumer is created.
+    """
+
+    __slots__ = ("config", "own", "scope", "service")
+
+    def __init__(self, config: LaneConfig) -> None:
+        self.config = config
+        self.own = process_lane()
+        self.service = process_service()
+        self.scope = MessageScope()
+
+    def group(self, group: str | None) -> str | None:
+        """Return the consumer group this consumer joins in place of *group*."""
+        return lane_name(group, self.own) if group else group
+
+    def handles(self, lane: str | None) -> bool:
+        """Return True when this consumer must handle a message of *lane*."""
+        if self.own is not None:
+            return lane == self.own
+        if lane is None or self.service is None:
+            return True
+        return not lane_map(self.config).has_lane(self.service, lane)
+
+    def accept(self, headers: Iterable[tuple[object, object]] | None) -> bool:
+        """Return True for a message this consumer handles, and make its lane current."""
+        lane = message_lane(self.config, headers)
+        if not self.handles(lane):
+            return False
+        self.scope.enter(self.config, lane)  # the one place a consumed message's lane is set
+        return True
+
+    def leave(self) -> None:
+        """End the lane of the message returned last (the next one is being requested)."""
+        self.scope.leave()

@@ -1,0 +1,60 @@
+"""Lanes through Kafka: confluent-kafka, aiokafka and kafka-python, producers and consumers.
+
+``lanectx.instrument()`` patches whichever of the three clients is installed::
+
+    lanectx.instrument()
+    with lanectx.use_lane("pr-7"):
+        producer.send("orders", b"...")          # headers x-lane-id, baggage lane=pr-7
+    for record in consumer:                       # kafka-python; aiokafka: async for / getone
+        lanectx.current_lane()                    # the record's lane, until the next one
+
+Producers: exactly one ``x-lane-id`` header and one lane baggage member are added to
+a copy of the caller's headers (list or dict), whose other headers and baggage
+members stay. Consumers: in a lane the consumer group becomes the lane's own
+(`lanectx.lane_name`), and every returned record is one this process must handle
+(see docs/queues.md); the record's lane is current from the return of ``poll`` /
+``next`` / ``getone`` until the next call. Batch calls (confluent ``consume``,
+aiokafka ``getmany``, kafka-python ``poll``) are filtered the same way, but no
+single lane can be current for a batch: use `record_lane` per record.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from .._config import LaneConfig, active_config
+from .._messages import message_lane
+
+__all__ = ["record_lane"]
+
+_CLIENTS = ("_confluent", "_aiokafka", "_kafka_python")
+
+
+def record_lane(record: object, config: LaneConfig | None = None) -> str | None:
+    """Return the lane of a consumed record of any of the three clients (None: no lane)."""
+    headers = getattr(record, "headers", None)
+    if callable(headers):  # confluent-kafka: Message.headers()
+        headers = headers()
+    return message_lane(config or active_config(), headers)
+
+
+def _install(config: LaneConfig) -> Callable[[], None]:
+    """Patch every installed Kafka client; raise ImportError when none is installed."""
+    undo: list[Callable[[], None]] = []
+    missing: list[str] = []
+    for name in _CLIENTS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ImportError as err:
+            missing.append(str(err))
+            continue
+        undo.append(module._install(config))
+    if not undo:
+        raise ImportError("; ".join(missing))
+
+    def undo_all() -> None:
+        for step in reversed(undo):
+            step()
+
+    return undo_all

@@ -1,0 +1,79 @@
+"""confluent-kafka: `Producer` and `Consumer` replaced by lane-aware subclasses.
+
+Like OpenTelemetry's instrumentation, this replaces ``confluent_kafka.Producer`` and
+``confluent_kafka.Consumer`` (C types, whose methods cannot be patched): create
+clients after ``lanectx.instrument()``, through the module (``confluent_kafka.Producer``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import confluent_kafka
+
+from .._config import LaneConfig
+from .._messages import ConsumerLanes
+from ._lanes import with_lane
+
+__all__: list[str] = []
+
+
+def _remaining(deadline: float | None) -> float:
+    return -1 if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _install(config: LaneConfig) -> Callable[[], None]:
+    """Put the lane-aware Producer and Consumer in place of confluent_kafka's; return the undo."""
+    producer_type, consumer_type = confluent_kafka.Producer, confluent_kafka.Consumer
+
+    class Producer(producer_type):  # type: ignore[misc,valid-type]
+        """confluent_kafka.Producer that adds the current lane to each record's headers."""
+
+        def produce(self, topic: str, *args: Any, **kwargs: Any) -> Any:
+            args = with_lane(config, 5, args, kwargs)
+            return super().produce(topic, *args, **kwargs)
+
+    class Consumer(consumer_type):  # type: ignore[misc,valid-type]
+        """confluent_kafka.Consumer that returns only this process's records, in their lane."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            lanes = ConsumerLanes(config)
+            if args and isinstance(args[0], dict) and args[0].get("group.id"):
+                args = ({**args[0], "group.id": lanes.group(args[0]["group.id"])}, *args[1:])
+            super().__init__(*args, **kwargs)
+            self._lanectx = lanes
+
+        def poll(self, timeout: float | None = None) -> Any:
+            lanes: ConsumerLanes = self._lanectx
+            lanes.leave()
+            forever = timeout is None or timeout < 0
+            deadline = None if forever else time.monotonic() + float(timeout or 0)
+            while True:
+                message = super().poll(_remaining(deadline))
+                if message is None or message.error() is not None:
+                    return message
+                if lanes.accept(message.headers()):
+                    return message
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
+
+        def consume(self, *args: Any, **kwargs: Any) -> list[Any]:
+            lanes: ConsumerLanes = self._lanectx
+            lanes.leave()
+            batch = super().consume(*args, **kwargs)
+            kept = [m for m in batch if m.error() is not None or lanes.accept(m.headers())]
+            lanes.leave()  # a batch holds records of many lanes: none is current
+            return kept
+
+    module: Any = confluent_kafka
+    module.Producer, module.Consumer = Producer, Consumer
+
+    def undo() -> None:
+        if module.Producer is Producer:
+            module.Producer = producer_type
+        if module.Consumer is Consumer:
+            module.Consumer = consumer_type
+
+    return undo
