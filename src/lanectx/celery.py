@@ -12,6 +12,12 @@ headers stay); ``task_prerun`` makes the message's lane current and ``task_postr
 restores what was current before. Retries, chains, callbacks and countdown/eta are
 published from inside the task body, so they carry its lane. It works beside
 OpenTelemetry's ``CeleryInstrumentor``, installed before or after.
+
+Workers are isolated by lane (docs/queues.md): a worker whose ``LANE_ID`` is L
+consumes the lane's own queues (``celery-L`` for ``celery``); a stable worker moves
+the tasks of lanes the lane map lists for its service (``LANECTX_SERVICE``) there,
+and takes their queues over when a lane leaves the map. Call ``lanectx.instrument()``
+before the worker starts (at import of the Celery app module).
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import signals
+from celery.app.task import Task
 from opentelemetry import context
 
 from ._baggage import with_member, without_member
+from ._celery_lanes import router_for, use_lane_queues, wrap_strategy
 from ._config import LaneConfig
 from ._context import context_with_lane, current_lane
 from ._messages import message_lane, outgoing_lane
+from ._patch import patch
+from ._resource import process_lane
 
 __all__ = ["task_lane"]
 
@@ -101,13 +111,33 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         else:
             running.pending.append(entry)
 
+    def worker_init(sender: Any = None, **_: Any) -> None:
+        lane = process_lane()
+        app = getattr(sender, "app", None)
+        if lane is not None and app is not None:
+            app._lanectx_originals = use_lane_queues(app, lane)
+
+    def make_start_strategy(original: Any, switch: Any) -> Any:
+        def start_strategy(self: Any, app: Any, consumer: Any, **kwargs: Any) -> Any:
+            strategy = original(self, app, consumer, **kwargs)
+            if not switch.on:
+                return strategy
+            originals = getattr(app, "_lanectx_originals", {})
+            return wrap_strategy(router_for(config, consumer, originals), strategy)
+
+        return start_strategy
+
     signals.before_task_publish.connect(before_publish, weak=False)
     signals.task_prerun.connect(prerun, weak=False)
     signals.task_postrun.connect(postrun, weak=False)
+    signals.worker_init.connect(worker_init, weak=False)
+    unpatch = patch(Task, "start_strategy", make_start_strategy)
 
     def undo() -> None:
+        unpatch()
         signals.before_task_publish.disconnect(before_publish)
         signals.task_prerun.disconnect(prerun)
         signals.task_postrun.disconnect(postrun)
+        signals.worker_init.disconnect(worker_init)
 
     return undo
