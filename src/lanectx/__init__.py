@@ -11,6 +11,7 @@ from ._context import current_lane, use_lane
 from ._instrument import instrument, is_instrumented, uninstrument
 from ._lane import is_valid_lane, validate_lane
 from ._logfilter import LaneLogFilter
+from ._names import lane_name
 from ._resource import resource
 from ._version import __version__
 from .exceptions import ConfigurationError, InvalidLaneError, LaneError
@@ -28,6 +29,7 @@ __all__ = [
     "instrument",
     "is_instrumented",
     "is_valid_lane",
+    "lane_name",
     "resource",
     "uninstrument",
     "use_lane",
