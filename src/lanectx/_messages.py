@@ -200,8 +200,12 @@ class ConsumerLanes:
         lane = message_lane(self.config, headers)
         if not self.handles(lane):
             return False
-        self.scope.enter(self.config, lane)  # the one place a consumed message's lane is set
+        self.enter(lane)
         return True
+
+    def enter(self, lane: str | None) -> None:
+        """Make the lane of the message being returned current, until `leave`."""
+        self.scope.enter(self.config, lane)  # the one place a consumed message's lane is set
 
     def leave(self) -> None:
         """End the lane of the message returned last (the next one is being requested)."""

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,52 +12,25 @@ from celery import Celery
 
 import lanectx
 
-ROOT = Path(__file__).resolve().parents[2]
+from .sides import Results, base_env, running, write_map
+
+EXPECTED = [
+    "early pr-7 stable",
+    "waits pr-7 pr-7",
+    "plain None stable",
+    "other pr-9 stable",
+    "in-lane pr-7 pr-7",
+    "left-behind pr-7 stable",
+    "after pr-7 stable",
+]
 
 
-class Side:
-    """The results file the workers write to, read as "<label> <lane> <side>" lines."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def lines(self) -> list[str]:
-        return self.path.read_text().splitlines() if self.path.exists() else []
-
-    def wait(self, *expected: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while not set(expected) <= set(self.lines()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"waited for {expected}, have {self.lines()}")
-            time.sleep(0.1)
-
-
-def write_map(path: Path, lanes: list[str]) -> None:
-    """Replace the lane map file at once, as a ConfigMap update does."""
-    scratch = path.with_suffix(".tmp")
-    scratch.write_text(json.dumps({"services": {"notifier": lanes}}))
-    os.replace(scratch, path)
-    time.sleep(1.6)  # the map is re-read within 0.5 s, and compared once a second
-
-
-@contextmanager
-def worker(env: dict[str, str], results: Side, lane: str | None) -> Iterator[None]:
-    """Run a Celery worker process of tests/apps/celery_worker.py; SIGTERM it at the end."""
-    side = lane or "stable"
+def worker_args(lane: str | None) -> list[str]:
+    """The command line of a Celery worker of tests/apps/celery_worker.py."""
+    name = f"{lane or 'stable'}-{uuid.uuid4().hex[:6]}@test"
     args = [sys.executable, "-m", "celery", "-A", "tests.apps.celery_worker", "worker"]
-    args += ["--pool", "solo", "-l", "warning", "-n", f"{side}-{uuid.uuid4().hex[:6]}@test"]
-    args += ["--without-heartbeat", "--without-mingle", "--without-gossip"]
-    process = subprocess.Popen(args, cwd=ROOT, env={**env, **({"LANE_ID": lane} if lane else {})})
-    try:
-        results.wait(f"ready - {side}")
-        yield
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    return [*args, "--pool", "solo", "-l", "warning", "-n", name, "--without-heartbeat",
+            "--without-mingle", "--without-gossip"]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -74,16 +41,11 @@ def test_lane_and_stable_workers_split_tasks_exactly_once(
     """Each task runs once, on its side, also before a lane's worker starts and after it goes."""
     url = str(request.getfixturevalue(f"{broker}_url"))
     queue, lanes = f"notify-{uuid.uuid4().hex[:8]}", tmp_path / "lanes.json"
-    results = Side(tmp_path / "results.txt")
-    env = {key: value for key, value in os.environ.items() if key not in ("LANE_ID", "PR_ID")}
-    env.update(
-        TEST_BROKER_URL=url,
-        TEST_QUEUE=queue,
-        TEST_RESULTS=str(results.path),
-        LANECTX_SERVICE="notifier",
+    results = Results(tmp_path / "results.txt")
+    env = base_env(
+        TEST_BROKER_URL=url, TEST_QUEUE=queue, TEST_RESULTS=str(results.path),
         LANECTX_LANE_MAP=str(lanes),
-        PYTHONPATH=str(ROOT),
-    )
+    )  # fmt: skip
     publisher = Celery("publisher", broker=url, set_as_current=False)
     publisher.conf.task_default_queue = queue
     lanectx.instrument()
@@ -93,7 +55,7 @@ def test_lane_and_stable_workers_split_tasks_exactly_once(
             publisher.send_task("record", (label,))
 
     write_map(lanes, [])
-    with worker(env, results, None):
+    with running(worker_args(None), env, results, None):
         publish("early", "pr-7")  # the map does not list pr-7 yet: stable runs it
         results.wait("early pr-7 stable")
         write_map(lanes, ["pr-7"])
@@ -101,7 +63,7 @@ def test_lane_and_stable_workers_split_tasks_exactly_once(
         publish("plain", None)
         publish("other", "pr-9")
         results.wait("plain None stable", "other pr-9 stable")
-        with worker(env, results, "pr-7"):
+        with running(worker_args("pr-7"), env, results, "pr-7"):
             results.wait("waits pr-7 pr-7")
             publish("in-lane", "pr-7")
             results.wait("in-lane pr-7 pr-7")
@@ -111,15 +73,4 @@ def test_lane_and_stable_workers_split_tasks_exactly_once(
         results.wait("left-behind pr-7 stable")
         publish("after", "pr-7")
         results.wait("after pr-7 stable")
-    handled = [line for line in results.lines() if not line.startswith("ready")]
-    assert sorted(handled) == sorted(
-        [
-            "early pr-7 stable",
-            "waits pr-7 pr-7",
-            "plain None stable",
-            "other pr-9 stable",
-            "in-lane pr-7 pr-7",
-            "left-behind pr-7 stable",
-            "after pr-7 stable",
-        ]
-    )
+    assert sorted(results.handled()) == sorted(EXPECTED)

@@ -7,6 +7,7 @@ clients after ``lanectx.instrument()``, through the module (``confluent_kafka.Pr
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -14,10 +15,13 @@ from typing import Any
 import confluent_kafka
 
 from .._config import LaneConfig
-from .._messages import ConsumerLanes
+from .._messages import ConsumerLanes, message_lane
+from ._handover import CHECK_INTERVAL, LANE_TOPIC_READER, Handover
 from ._lanes import with_lane
 
 __all__: list[str] = []
+
+logger = logging.getLogger("lanectx")
 
 
 def _remaining(deadline: float | None) -> float:
@@ -40,24 +44,52 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             lanes = ConsumerLanes(config)
-            if args and isinstance(args[0], dict) and args[0].get("group.id"):
-                args = ({**args[0], "group.id": lanes.group(args[0]["group.id"])}, *args[1:])
+            conf = args[0] if args and isinstance(args[0], dict) else {}
+            if lanes.own is not None and conf.get("group.id"):
+                lane_conf = {**conf, "group.id": lanes.group(conf["group.id"])}
+                args = ({**lane_conf, **LANE_TOPIC_READER}, *args[1:])
             super().__init__(*args, **kwargs)
             self._lanectx = lanes
+            self._lanectx_handover = Handover(lanes, dict(conf), (producer_type, consumer_type))
+
+        def subscribe(self, topics: Any, *args: Any, **kwargs: Any) -> Any:
+            handover: Handover = self._lanectx_handover
+            return super().subscribe(handover.subscription(topics), *args, **kwargs)
 
         def poll(self, timeout: float | None = None) -> Any:
             lanes: ConsumerLanes = self._lanectx
+            handover: Handover = self._lanectx_handover
             lanes.leave()
+            handover.settle()
             forever = timeout is None or timeout < 0
             deadline = None if forever else time.monotonic() + float(timeout or 0)
             while True:
-                message = super().poll(_remaining(deadline))
-                if message is None or message.error() is not None:
-                    return message
-                if lanes.accept(message.headers()):
-                    return message
+                taken = handover.take()
+                if taken is not None:
+                    return taken
+                wait = _remaining(deadline)
+                if handover.stable_side:  # wake up to compare the lane map now and then
+                    wait = CHECK_INTERVAL if wait < 0 else min(wait, CHECK_INTERVAL)
+                message = super().poll(wait)
+                if message is not None:
+                    if message.error() is not None:
+                        return message
+                    lane = message_lane(config, message.headers())
+                    if lanes.handles(lane):
+                        lanes.enter(lane)
+                        return message
+                    if handover.stable_side and lane is not None:
+                        handover.move(message, lane)
                 if deadline is not None and time.monotonic() >= deadline:
                     return None
+
+        def close(self, *args: Any, **kwargs: Any) -> Any:
+            handover: Handover = self._lanectx_handover
+            try:
+                handover.close()
+            except Exception:
+                logger.warning("lanectx: could not close the lane handover", exc_info=True)
+            return super().close(*args, **kwargs)
 
         def consume(self, *args: Any, **kwargs: Any) -> list[Any]:
             lanes: ConsumerLanes = self._lanectx
