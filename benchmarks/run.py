@@ -28,6 +28,7 @@ SCRIPTS = {
     "grpc_overhead.py": (["--quick"], []),  # 3. per RPC, sync and aio servers
     "routing_scale.py": (["--quick"], []),  # 4. Envoy with 0..1000 lanes
     "startup.py": (["--quick"], []),  # 5. import + instrument() time
+    "queues.py": (["--quick"], []),  # 6. per-message queue hooks, mixed-lane isolation
 }
 
 

@@ -20,7 +20,7 @@ from opentelemetry.context import Context
 from ._baggage import with_member, without_member
 from ._config import LaneConfig
 from ._context import context_with_lane, current_lane
-from ._lane import dropped, lane_from_values
+from ._lane import dropped, is_valid_lane, lane_from_values
 from ._names import lane_name
 from ._resource import process_lane, process_service
 from .lanemap import lane_map
@@ -65,7 +65,7 @@ def message_lane(config: LaneConfig, pairs: Iterable[tuple[object, object]] | No
     """
     if not pairs or not config.enabled:
         return None
-    keys = config.inbound_keys
+    keys, first = config.inbound_keys, config.first_header
     found: dict[str, list[str]] = {}
     try:
         for name, value in pairs:
@@ -73,8 +73,12 @@ def message_lane(config: LaneConfig, pairs: Iterable[tuple[object, object]] | No
             if key is None or (key not in keys and key.lower() not in keys):
                 continue
             text = _text(value)
-            if text is not None:
-                found.setdefault(key.lower(), []).append(text)
+            if text is None:
+                continue
+            key = key.lower()
+            if key == first and is_valid_lane(text):
+                return text  # the highest-precedence source is valid: done
+            found.setdefault(key, []).append(text)
     except (TypeError, ValueError):
         return None  # not a sequence of pairs: no lane
     bags = found.get("baggage")

@@ -34,6 +34,7 @@ from ._baggage import with_member, without_member
 from ._celery_lanes import router_for, use_lane_queues, wrap_strategy
 from ._config import LaneConfig
 from ._context import context_with_lane, current_lane
+from ._lane import is_valid_lane
 from ._messages import message_lane, outgoing_lane
 from ._patch import patch
 from ._resource import process_lane
@@ -43,6 +44,9 @@ __all__ = ["task_lane"]
 
 def task_lane(config: LaneConfig, request: Any) -> str | None:
     """Return the lane of a running task from its request (the message headers)."""
+    first = getattr(request, config.first_header, None) if config.first_header else None
+    if isinstance(first, str) and is_valid_lane(first):
+        return first
     names = (*config.lane_headers, *config.pr_headers, "baggage")
     return message_lane(config, [(name, getattr(request, name, None)) for name in names])
 
