@@ -106,7 +106,9 @@ class Stack:
         run_dir: Path,
         otlp_endpoint: str | None = None,
         spec: Path = SPEC,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
+        self.extra_env = dict(extra_env or {})
         self.port = port
         self.run_dir = run_dir
         self.objects = render_mesh(spec, lanes)
@@ -137,6 +139,7 @@ class Stack:
             RATINGS_TARGET=mesh,
             RATINGS_AUTHORITY="ratings",
         )
+        env.update(self.extra_env)
         if self.otlp_endpoint:
             env.update(
                 OTEL_EXPORTER_OTLP_ENDPOINT=self.otlp_endpoint, OTEL_BSP_SCHEDULE_DELAY="100"
