@@ -1,7 +1,7 @@
-"""A confluent-kafka consumer for isolation tests: writes "<value> <lane> <side>" per record.
+"""A Kafka consumer for isolation tests: writes "<value> <lane> <side>" per record handled.
 
-TEST_BOOTSTRAP=127.0.0.1:9092 TEST_TOPIC=t TEST_RESULTS=/tmp/r LANE_ID=pr-7 \
-    python tests/apps/kafka_worker.py          # SIGTERM stops it gracefully
+TEST_CLIENT=confluent|kafka-python TEST_BOOTSTRAP=127.0.0.1:9092 TEST_TOPIC=t \
+TEST_RESULTS=/tmp/r LANE_ID=pr-7 python tests/apps/kafka_worker.py   # SIGTERM: graceful stop
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from typing import Any
 
 import lanectx
 
-lanectx.instrument()
-
-import confluent_kafka  # noqa: E402  (after instrument(), as the docs say)
+lanectx.instrument()  # before the clients are created, as docs/queues.md says
 
 SIDE = os.environ.get("LANE_ID") or "stable"
 RESULTS = os.environ["TEST_RESULTS"]
+BOOTSTRAP, TOPIC = os.environ["TEST_BOOTSTRAP"], os.environ["TEST_TOPIC"]
 stopping = False
 
 
@@ -31,12 +30,13 @@ def _stop(*_: Any) -> None:
     stopping = True
 
 
-def main() -> None:
-    """Consume until SIGTERM, then close (commit and leave the group)."""
-    signal.signal(signal.SIGTERM, _stop)
+def run_confluent() -> None:
+    """Poll until SIGTERM, then close (commit and leave the group)."""
+    import confluent_kafka
+
     consumer = confluent_kafka.Consumer(
         {
-            "bootstrap.servers": os.environ["TEST_BOOTSTRAP"],
+            "bootstrap.servers": BOOTSTRAP,
             "group.id": "notifier",
             "auto.offset.reset": "earliest",
             # a member gone without leaving is noticed sooner (the mock may not see it leave)
@@ -44,7 +44,7 @@ def main() -> None:
             "heartbeat.interval.ms": 500,
         }
     )
-    consumer.subscribe([os.environ["TEST_TOPIC"]], on_assign=lambda *_: _write(f"ready - {SIDE}"))
+    consumer.subscribe([TOPIC], on_assign=lambda *_: _write(f"ready - {SIDE}"))
     try:
         while not stopping:
             message = consumer.poll(0.2)
@@ -54,5 +54,38 @@ def main() -> None:
         consumer.close()
 
 
+def run_kafka_python() -> None:
+    """Iterate until SIGTERM, then close; values go through a deserializer of our own."""
+    from kafka import ConsumerRebalanceListener, KafkaConsumer
+
+    class Ready(ConsumerRebalanceListener):  # type: ignore[misc]
+        def on_partitions_assigned(self, assigned: Any) -> None:
+            _write(f"ready - {SIDE}")
+
+        def on_partitions_revoked(self, revoked: Any) -> None:
+            pass
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=BOOTSTRAP,
+        group_id="notifier",
+        auto_offset_reset="earliest",
+        api_version=(2, 0),
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=500,
+        consumer_timeout_ms=200,
+        value_deserializer=bytes.decode,
+    )
+    consumer.subscribe([TOPIC], listener=Ready())
+    try:
+        while not stopping:
+            for record in consumer:
+                _write(f"{record.value} {lanectx.current_lane()} {SIDE}")
+                if stopping:
+                    break
+    finally:
+        consumer.close()
+
+
 if __name__ == "__main__":
-    main()
+    signal.signal(signal.SIGTERM, _stop)
+    {"confluent": run_confluent, "kafka-python": run_kafka_python}[os.environ["TEST_CLIENT"]]()

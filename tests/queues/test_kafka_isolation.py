@@ -19,15 +19,16 @@ WORKER = [sys.executable, str(ROOT / "tests" / "apps" / "kafka_worker.py")]
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("client", ["confluent", "kafka-python"])
 def test_lane_and_stable_consumers_split_records_exactly_once(
-    kafka_bootstrap: str, tmp_path: Path
+    client: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     """Each record is handled once, on its side, also before a lane's consumer starts and after."""
     topic, lanes = new_topic(), tmp_path / "lanes.json"
     results = Results(tmp_path / "results.txt")
     env = base_env(
         TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_RESULTS=str(results.path),
-        LANECTX_LANE_MAP=str(lanes),
+        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT=client,
     )  # fmt: skip
     # A producer's metadata request creates the topic (the mock cluster has no CreateTopics).
     confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
@@ -35,7 +36,7 @@ def test_lane_and_stable_consumers_split_records_exactly_once(
 
     def publish(label: str, lane: str | None) -> None:
         with lanectx.use_lane(lane):
-            produce("confluent", kafka_bootstrap, topic, [(label.encode(), None)])
+            produce(client, kafka_bootstrap, topic, [(label.encode(), None)])
 
     write_map(lanes, [])
     with running(WORKER, env, results, None):

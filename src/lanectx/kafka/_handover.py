@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from .._context import use_lane
 from .._messages import ConsumerLanes, message_lane
 from .._names import lane_name
 from ..lanemap import lane_map
@@ -34,7 +35,10 @@ _SHARED_PREFIXES = ("sasl.", "ssl.")
 
 
 class Handover:
-    """The lane topics of one confluent-kafka consumer, and the stable side's handover."""
+    """The lane topics of one consumer, and the stable side's handover (confluent-kafka).
+
+    Subclasses adapt the client calls (`_new_producer`, `_send`, `_new_drain`, ...).
+    """
 
     def __init__(self, lanes: ConsumerLanes, conf: dict[str, Any], kinds: tuple[Any, Any]) -> None:
         self.lanes = lanes
@@ -59,54 +63,33 @@ class Handover:
         if own is None:
             return self.topics
         lane_topics = [lane_name(topic, own) for topic in self.topics]
-        self._create(lane_topics)
+        for topic in lane_topics:
+            # A consumer never creates the topics it subscribes to, and a lane's topic
+            # has no record before stable moves one there: a producer's metadata
+            # request creates it (brokers with auto-creation off need it made with the lane).
+            try:
+                self._ensure_topic(self._producer(), topic)
+            except Exception as err:
+                logger.warning("lanectx: lane topic %s not created: %s", topic, err)
         return lane_topics
-
-    def _shared(self) -> dict[str, Any]:
-        conf = self.conf.items()
-        return {k: v for k, v in conf if k in _SHARED or k.startswith(_SHARED_PREFIXES)}
 
     def _producer(self) -> Any:
         if self.producer is None:
-            self.producer = self.producer_type({**self._shared(), "enable.idempotence": True})
+            self.producer = self._new_producer()
         return self.producer
 
-    def _create(self, lane_topics: list[str]) -> None:
-        """Ask for the lane topics' metadata as a producer, which creates missing topics.
-
-        (A consumer never creates the topics it subscribes to; a lane's topic has no
-        record before stable moves one there.) Brokers with topic auto-creation off
-        need the lane topics created with the lane.
-        """
-        for topic in lane_topics:
-            try:
-                self._producer().list_topics(topic=topic, timeout=10)
-            except Exception as err:
-                logger.warning("lanectx: lane topic %s not created: %s", topic, err)
-
-    def move(self, message: Any, lane: str) -> None:
-        """Produce *message* to *lane*'s topic and wait until the broker has it."""
-        if self.producer is None:
-            shared = {
-                k: v for k, v in self.conf.items() if k in _SHARED or k.startswith(_SHARED_PREFIXES)
-            }
-            self.producer = self.producer_type({**shared, "enable.idempotence": True})
+    def move(self, record: Any, lane: str) -> None:
+        """Produce *record* to *lane*'s topic and wait until the broker has it."""
         self.known.add(lane)
-        self.producer.produce(
-            lane_name(message.topic(), lane),
-            message.value(),
-            message.key(),
-            headers=message.headers(),
-        )
-        if self._producer().flush(30) != 0:
-            raise RuntimeError(f"lanectx: could not move a record to lane {lane}'s topic")
+        topic, key, value, headers = self._parts(record)
+        with use_lane(lane, self.lanes.config):  # the record's own lane headers, once
+            self._send(self._producer(), lane_name(topic, lane), key, value, headers)
 
     def settle(self) -> None:
         """Commit the record taken from a lane's topic last (it has been handled)."""
         taken, self.taken = self.taken, None
         if taken is not None:
-            consumer, message = taken
-            consumer.commit(message=message, asynchronous=False)
+            self._commit(*taken)
 
     def take(self) -> Any:
         """Return a record from a departed lane's topics, if one is waiting (stable side)."""
@@ -116,11 +99,11 @@ class Handover:
             self.next_check = time.monotonic() + CHECK_INTERVAL
             self._check()
         for consumer in self.drains.values():
-            message = consumer.poll(0)
-            if message is not None and message.error() is None:
-                self.taken = (consumer, message)
-                self.lanes.enter(message_lane(self.lanes.config, message.headers()))
-                return message
+            record = self._poll_drain(consumer)
+            if record is not None:
+                self.taken = (consumer, record)
+                self.lanes.enter(message_lane(self.lanes.config, self._parts(record)[3]))
+                return record
         return None
 
     def _check(self) -> None:
@@ -130,26 +113,61 @@ class Handover:
         listed = lane_map(self.lanes.config).lanes(service)
         self.known |= listed
         for lane in sorted(self.known - listed - set(self.drains)):
-            group = self.conf.get("group.id")
-            drain = self.consumer_type(
-                {
-                    **self.conf,
-                    "group.id": lane_name(group, lane) if group else group,
-                    **LANE_TOPIC_READER,
-                    "enable.auto.commit": False,
-                }
-            )
-            drain.subscribe([lane_name(topic, lane) for topic in self.topics])
-            self.drains[lane] = drain
+            topics = [lane_name(topic, lane) for topic in self.topics]
+            self.drains[lane] = self._new_drain(lane, topics)
         for lane in sorted(listed & set(self.drains)):
             self.settle()
-            self.drains.pop(lane).close()
+            self._close_drain(self.drains.pop(lane))
 
     def close(self) -> None:
         """Commit what was handled, leave the lanes' groups, flush moved records."""
         self.settle()
         for drain in self.drains.values():
-            drain.close()
+            self._close_drain(drain)
         self.drains.clear()
         if self.producer is not None:
-            self.producer.flush(30)
+            self._close_producer(self.producer)
+
+    # confluent-kafka calls; other clients override these.
+
+    def _new_producer(self) -> Any:
+        conf = self.conf.items()
+        shared = {k: v for k, v in conf if k in _SHARED or k.startswith(_SHARED_PREFIXES)}
+        return self.producer_type({**shared, "enable.idempotence": True})
+
+    def _ensure_topic(self, producer: Any, topic: str) -> None:
+        producer.list_topics(topic=topic, timeout=10)
+
+    def _send(self, producer: Any, topic: str, key: Any, value: Any, headers: Any) -> None:
+        producer.produce(topic, value, key, headers=headers)
+        if producer.flush(30) != 0:
+            raise RuntimeError(f"lanectx: could not move a record to {topic}")
+
+    def _parts(self, record: Any) -> tuple[str, Any, Any, Any]:
+        return record.topic(), record.key(), record.value(), record.headers()
+
+    def _new_drain(self, lane: str, topics: list[str]) -> Any:
+        group = self.conf.get("group.id")
+        drain = self.consumer_type(
+            {
+                **self.conf,
+                "group.id": lane_name(group, lane) if group else group,
+                **LANE_TOPIC_READER,
+                "enable.auto.commit": False,
+            }
+        )
+        drain.subscribe(topics)
+        return drain
+
+    def _poll_drain(self, drain: Any) -> Any:
+        message = drain.poll(0)
+        return message if message is not None and message.error() is None else None
+
+    def _commit(self, drain: Any, record: Any) -> None:
+        drain.commit(message=record, asynchronous=False)
+
+    def _close_drain(self, drain: Any) -> None:
+        drain.close()
+
+    def _close_producer(self, producer: Any) -> None:
+        producer.flush(30)

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from .._config import LaneConfig
-from .._messages import ConsumerLanes, outgoing_lane, with_lane_headers
+from .._messages import ConsumerLanes, message_lane, outgoing_lane, with_lane_headers
+from ._handover import Handover
 
 __all__ = ["filter_batches", "lanes_of", "with_lane"]
 
@@ -42,16 +43,25 @@ def lanes_of(consumer: Any, config: LaneConfig) -> ConsumerLanes:
     return lanes
 
 
-def filter_batches(lanes: ConsumerLanes, batches: Mapping[K, Sequence[Any]]) -> dict[K, list[Any]]:
+def filter_batches(
+    lanes: ConsumerLanes, batches: Mapping[K, Sequence[Any]], handover: Handover | None = None
+) -> dict[K, list[Any]]:
     """Keep the records of each partition's batch that this consumer handles.
 
-    No lane is current afterwards: a batch holds records of many lanes.
+    With a stable side's *handover*, the records of listed lanes are moved to their
+    lane's topic. No lane is current afterwards: a batch holds records of many lanes.
     """
     lanes.leave()
     kept = {}
+    moves = handover is not None and handover.stable_side
     for partition, records in batches.items():
-        mine = [record for record in records if lanes.accept(record.headers)]
+        mine = []
+        for record in records:
+            lane = message_lane(lanes.config, record.headers)
+            if lanes.handles(lane):
+                mine.append(record)
+            elif moves and lane is not None:
+                handover.move(record, lane)  # type: ignore[union-attr]
         if mine:
             kept[partition] = mine
-    lanes.leave()
     return kept
