@@ -228,7 +228,7 @@ def isolation(total: int) -> None:
         idle_since = time.monotonic()
         while time.monotonic() - idle_since < 10 and sum(map(len, handled.values())) < total:
             for side, consumer in (("stable", stable), ("pr-1", lane_side)):
-                message = consumer.poll(0.05)
+                message = consumer.poll(0.005)
                 if message is not None and message.error() is None:
                     handled.setdefault(message.value().decode(), []).append(side)
                     idle_since = time.monotonic()

@@ -1,6 +1,6 @@
 """A Kafka consumer for isolation tests: writes "<value> <lane> <side>" per record handled.
 
-TEST_CLIENT=confluent|kafka-python TEST_BOOTSTRAP=127.0.0.1:9092 TEST_TOPIC=t \
+TEST_CLIENT=confluent|kafka-python|aiokafka TEST_BOOTSTRAP=127.0.0.1:9092 TEST_TOPIC=t \
 TEST_RESULTS=/tmp/r LANE_ID=pr-7 python tests/apps/kafka_worker.py   # SIGTERM: graceful stop
 """
 
@@ -86,6 +86,47 @@ def run_kafka_python() -> None:
         consumer.close()
 
 
+def run_aiokafka() -> None:
+    """``async for`` until SIGTERM, then stop; values go through a deserializer of our own."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.abc import ConsumerRebalanceListener
+
+    class Ready(ConsumerRebalanceListener):  # type: ignore[misc]
+        async def on_partitions_assigned(self, assigned: Any) -> None:
+            _write(f"ready - {SIDE}")
+
+        async def on_partitions_revoked(self, revoked: Any) -> None:
+            pass
+
+    async def run() -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=BOOTSTRAP,
+            group_id="notifier",
+            auto_offset_reset="earliest",
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=500,
+            value_deserializer=bytes.decode,
+        )
+        consumer.subscribe([TOPIC], listener=Ready())
+        await consumer.start()
+
+        async def handle() -> None:
+            async for record in consumer:
+                _write(f"{record.value} {lanectx.current_lane()} {SIDE}")
+
+        task = asyncio.ensure_future(handle())
+        while not stopping:
+            await asyncio.sleep(0.1)
+        task.cancel()
+        await consumer.stop()
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _stop)
-    {"confluent": run_confluent, "kafka-python": run_kafka_python}[os.environ["TEST_CLIENT"]]()
+    runners = {"confluent": run_confluent, "kafka-python": run_kafka_python}
+    runners["aiokafka"] = run_aiokafka
+    runners[os.environ["TEST_CLIENT"]]()

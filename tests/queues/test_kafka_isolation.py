@@ -11,7 +11,7 @@ import pytest
 
 import lanectx
 
-from .kafka_clients import new_topic, produce
+from .kafka_clients import CLIENTS, new_topic, produce
 from .sides import ROOT, Results, base_env, running, write_map
 from .test_celery_isolation import EXPECTED
 
@@ -19,7 +19,7 @@ WORKER = [sys.executable, str(ROOT / "tests" / "apps" / "kafka_worker.py")]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("client", ["confluent", "kafka-python"])
+@pytest.mark.parametrize("client", CLIENTS)
 def test_lane_and_stable_consumers_split_records_exactly_once(
     client: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:

@@ -133,7 +133,7 @@ class Handover:
     def _new_producer(self) -> Any:
         conf = self.conf.items()
         shared = {k: v for k, v in conf if k in _SHARED or k.startswith(_SHARED_PREFIXES)}
-        return self.producer_type({**shared, "enable.idempotence": True})
+        return self.producer_type({**shared, "enable.idempotence": True, "linger.ms": 0})
 
     def _ensure_topic(self, producer: Any, topic: str) -> None:
         producer.list_topics(topic=topic, timeout=10)
