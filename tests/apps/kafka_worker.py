@@ -11,12 +11,18 @@ import signal
 from typing import Any
 
 import lanectx
+import lanectx.kafka
 
+if os.environ.get("TEST_DEBUG"):
+    import logging
+
+    logging.basicConfig(level=logging.INFO)
 lanectx.instrument()  # before the clients are created, as docs/queues.md says
 
 SIDE = os.environ.get("LANE_ID") or "stable"
 RESULTS = os.environ["TEST_RESULTS"]
 BOOTSTRAP, TOPIC = os.environ["TEST_BOOTSTRAP"], os.environ["TEST_TOPIC"]
+BATCH = os.environ.get("TEST_BATCH") == "1"  # the batch calls: consume / poll / getmany
 stopping = False
 
 
@@ -47,11 +53,17 @@ def run_confluent() -> None:
     consumer.subscribe([TOPIC], on_assign=lambda *_: _write(f"ready - {SIDE}"))
     try:
         while not stopping:
-            message = consumer.poll(0.2)
-            if message is not None and message.error() is None:
-                _write(f"{message.value().decode()} {lanectx.current_lane()} {SIDE}")
+            messages = consumer.consume(10, 0.2) if BATCH else [consumer.poll(0.2)]
+            for message in messages:
+                if message is not None and message.error() is None:
+                    _write(f"{message.value().decode()} {_lane(message)} {SIDE}")
     finally:
         consumer.close()
+
+
+def _lane(record: Any) -> str | None:
+    """The record's lane: current after a single-record call, read from it after a batch."""
+    return lanectx.kafka.record_lane(record) if BATCH else lanectx.current_lane()
 
 
 def run_kafka_python() -> None:
@@ -78,8 +90,13 @@ def run_kafka_python() -> None:
     consumer.subscribe([TOPIC], listener=Ready())
     try:
         while not stopping:
+            if BATCH:
+                for records in consumer.poll(timeout_ms=200, max_records=10).values():
+                    for record in records:
+                        _write(f"{record.value} {_lane(record)} {SIDE}")
+                continue
             for record in consumer:
-                _write(f"{record.value} {lanectx.current_lane()} {SIDE}")
+                _write(f"{record.value} {_lane(record)} {SIDE}")
                 if stopping:
                     break
     finally:
@@ -113,8 +130,13 @@ def run_aiokafka() -> None:
         await consumer.start()
 
         async def handle() -> None:
+            if BATCH:
+                while True:
+                    for records in (await consumer.getmany(timeout_ms=200)).values():
+                        for record in records:
+                            _write(f"{record.value} {_lane(record)} {SIDE}")
             async for record in consumer:
-                _write(f"{record.value} {lanectx.current_lane()} {SIDE}")
+                _write(f"{record.value} {_lane(record)} {SIDE}")
 
         task = asyncio.ensure_future(handle())
         while not stopping:

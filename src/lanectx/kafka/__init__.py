@@ -10,12 +10,14 @@
 
 Producers: exactly one ``x-lane-id`` header and one lane baggage member are added to
 a copy of the caller's headers (list or dict), whose other headers and baggage
-members stay. Consumers: in a lane the consumer group becomes the lane's own
-(`lanectx.lane_name`), and every returned record is one this process must handle
-(see docs/queues.md); the record's lane is current from the return of ``poll`` /
-``next`` / ``getone`` until the next call. Batch calls (confluent ``consume``,
-aiokafka ``getmany``, kafka-python ``poll``) are filtered the same way, but no
-single lane can be current for a batch: use `record_lane` per record.
+members stay. Consumers: in a lane the consumer reads the lane's own topics in the
+lane's own group (`lanectx.lane_name`); a stable one moves the records of lanes the
+lane map lists for its service to their topics, and takes those topics over when a
+lane leaves the map (docs/queues.md). Every returned record is one this process must
+handle, and its lane is current from the return of ``poll`` / ``next`` / ``getone``
+until the next call. Batch calls (confluent ``consume``, aiokafka ``getmany``,
+kafka-python ``poll``) are decided the same way, but no single lane can be current
+for a batch: use `record_lane` per record.
 """
 
 from __future__ import annotations

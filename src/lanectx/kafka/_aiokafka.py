@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
 
 from .._config import LaneConfig
 from .._messages import ConsumerLanes, message_lane
@@ -133,12 +134,18 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 return batches
             lanes, handover = lanes_of(self, config), handover_of(self)
             lanes.leave()  # a batch holds records of many lanes: none is current after it
-            kept = {}
+            kept: dict[Any, list[Any]] = {}
+            if handover is not None:
+                await handover.settle()
+                taken = await handover.take()  # one record of a departed lane's topics
+                lanes.leave()
+                if taken is not None:
+                    kept[TopicPartition(taken.topic, taken.partition)] = [taken]
             for partition, records in batches.items():
                 mine = [record for record in records if (await keep(self, lanes, record))[0]]
                 if mine:
                     restore = handover.restore if handover is not None else (lambda r: r)
-                    kept[partition] = [restore(record) for record in mine]
+                    kept.setdefault(partition, []).extend(restore(record) for record in mine)
             return kept
 
         return getmany

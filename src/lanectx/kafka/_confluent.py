@@ -93,9 +93,17 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
         def consume(self, *args: Any, **kwargs: Any) -> list[Any]:
             lanes: ConsumerLanes = self._lanectx
+            handover: Handover = self._lanectx_handover
             lanes.leave()
-            batch = super().consume(*args, **kwargs)
-            kept = [m for m in batch if m.error() is not None or lanes.accept(m.headers())]
+            handover.settle()
+            taken = handover.take()
+            kept = [] if taken is None else [taken]
+            for message in super().consume(*args, **kwargs):
+                lane = None if message.error() else message_lane(config, message.headers())
+                if message.error() is not None or lanes.handles(lane):
+                    kept.append(message)
+                elif handover.stable_side and lane is not None:
+                    handover.move(message, lane)
             lanes.leave()  # a batch holds records of many lanes: none is current
             return kept
 

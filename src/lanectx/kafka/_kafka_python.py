@@ -72,8 +72,8 @@ class _Handover(Handover):
         return drain
 
     def _poll_drain(self, drain: Any) -> Any:
-        # A short wait: kafka-python joins the group only while a poll waits.
-        for records in self.raw_poll(drain, timeout_ms=100, max_records=1).values():
+        # A short wait: kafka-python joins the group (and syncs) only while a poll waits.
+        for records in self.raw_poll(drain, timeout_ms=300, max_records=1).values():
             for record in records:
                 return record
         return None
@@ -177,10 +177,19 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             if not switch.on or kwargs.get("update_offsets", True) is False:
                 return batches
             handover: _Handover | None = getattr(self, "_lanectx_handover", None)
+            if handover is not None:
+                handover.settle()
             kept = filter_batches(lanes_of(self, config), batches, handover)
             if handover is None:
                 return kept
-            return {tp: [handover.restore(r) for r in records] for tp, records in kept.items()}
+            restored = {tp: [handover.restore(r) for r in records] for tp, records in kept.items()}
+            taken = handover.take()  # one record of a departed lane's topics, if any
+            lanes_of(self, config).leave()
+            if taken is not None:
+                restored.setdefault(TopicPartition(taken.topic, taken.partition), []).append(
+                    handover.restore(taken)
+                )
+            return restored
 
         return poll
 
