@@ -7,6 +7,7 @@ TEST_BROKER_URL=redis://... TEST_QUEUE=q TEST_RESULTS=/tmp/r LANE_ID=pr-7 \
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from celery import Celery, signals
@@ -33,7 +34,10 @@ def _write(line: str) -> None:
 
 @app.task(name="record", shared=False)
 def record(label: str) -> None:
-    """Note which worker ran *label*, and in which lane."""
+    """Note which worker ran *label*, and in which lane ("slow-" labels take a second)."""
+    if label.startswith("slow-"):
+        _write(f"begin {label}")
+        time.sleep(1)
     _write(f"{label} {lanectx.current_lane()} {SIDE}")
 
 

@@ -74,3 +74,35 @@ def test_lane_and_stable_workers_split_tasks_exactly_once(
         publish("after", "pr-7")
         results.wait("after pr-7 stable")
     assert sorted(results.handled()) == sorted(EXPECTED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_sigterm_stops_a_lane_worker_without_losing_tasks(
+    broker: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """SIGTERM mid-task: the task finishes, the prefetched ones wait for the next worker."""
+    url = str(request.getfixturevalue(f"{broker}_url"))
+    queue, lanes = f"notify-{uuid.uuid4().hex[:8]}", tmp_path / "lanes.json"
+    results = Results(tmp_path / "results.txt")
+    env = base_env(
+        TEST_BROKER_URL=url, TEST_QUEUE=queue, TEST_RESULTS=str(results.path),
+        LANECTX_LANE_MAP=str(lanes),
+    )  # fmt: skip
+    publisher = Celery("publisher", broker=url, set_as_current=False)
+    publisher.conf.task_default_queue = queue
+    lanectx.instrument()
+    write_map(lanes, ["pr-7"])
+    labels = [f"slow-{n}" for n in range(3)]
+    with running(worker_args(None), env, results, None):
+        with running(worker_args("pr-7"), env, results, "pr-7"):
+            with lanectx.use_lane("pr-7"):
+                for label in labels:
+                    publisher.send_task("record", (label,))
+            results.wait("begin slow-0")
+        # the worker got SIGTERM while running slow-0 and holding the others
+        results.wait("slow-0 pr-7 pr-7")
+        with running(worker_args("pr-7"), env, results, "pr-7"):
+            results.wait(*(f"{label} pr-7 pr-7" for label in labels))
+    handled = [line for line in results.handled() if not line.startswith("begin")]
+    assert sorted(handled) == [f"{label} pr-7 pr-7" for label in labels]
