@@ -105,12 +105,18 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             lanes = lanes_of(self, config)
             lanes.leave()
             handover = handover_of(self)
-            if handover is None or not handover.stable_side or partitions:
+            if handover is None or not handover.stable_side:
                 while True:
                     record = await original(self, *partitions)
                     if lanes.accept(record.headers):
                         return record
             await handover.settle()
+            while partitions:  # from given partitions only: no departed lane's records
+                record = await original(self, *partitions)
+                mine, lane = await keep(self, lanes, record)
+                if mine:
+                    lanes.enter(lane)
+                    return handover.restore(record)
             while True:
                 taken = await handover.take()
                 if taken is not None:
