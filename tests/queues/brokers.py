@@ -77,7 +77,7 @@ def rabbitmq_server(workdir: Path) -> Iterator[str]:
     """Run a RabbitMQ node of our own (as this user, free ports); yield its ``amqp://`` URL."""
     if not os.access(RABBITMQ_SERVER, os.X_OK):
         raise BrokerUnavailable(f"{RABBITMQ_SERVER} is missing (scripts/bootstrap.sh installs it)")
-    port, dist = free_port(), free_port()
+    port, dist, epmd = free_port(), free_port(), free_port()
     home = workdir / "home"
     home.mkdir(parents=True, exist_ok=True)
     (workdir / "rabbitmq.conf").write_text(
@@ -98,6 +98,9 @@ def rabbitmq_server(workdir: Path) -> Iterator[str]:
         "RABBITMQ_FEATURE_FLAGS_FILE": str(workdir / "feature_flags"),
         "RABBITMQ_PID_FILE": str(workdir / "rabbitmq.pid"),
         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        # a port mapper daemon of our own (the node starts it), stopped with the node
+        "ERL_EPMD_PORT": str(epmd),
+        "ERL_EPMD_ADDRESS": "127.0.0.1",
     }
     log = (workdir / "rabbitmq.out").open("wb")
     process = subprocess.Popen([RABBITMQ_SERVER], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -107,6 +110,11 @@ def rabbitmq_server(workdir: Path) -> Iterator[str]:
     finally:
         _stop(process)
         log.close()
+        epmd_binary = shutil.which("epmd")
+        if epmd_binary:
+            subprocess.run(
+                [epmd_binary, "-port", str(epmd), "-kill"], env=env, capture_output=True, timeout=10
+            )
 
 
 class _Lines(logging.Handler):
