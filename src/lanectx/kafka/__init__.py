@@ -41,6 +41,26 @@ def record_lane(record: object, config: LaneConfig | None = None) -> str | None:
     return message_lane(config or active_config(), headers)
 
 
+def _install_one(name: str, config: LaneConfig) -> Callable[[], None]:
+    undo: Callable[[], None] = importlib.import_module(f"{__name__}.{name}")._install(config)
+    return undo
+
+
+def _install_confluent(config: LaneConfig) -> Callable[[], None]:
+    """Patch confluent-kafka only (for installing each client when it is imported)."""
+    return _install_one("_confluent", config)
+
+
+def _install_aiokafka(config: LaneConfig) -> Callable[[], None]:
+    """Patch aiokafka only."""
+    return _install_one("_aiokafka", config)
+
+
+def _install_kafka_python(config: LaneConfig) -> Callable[[], None]:
+    """Patch kafka-python only."""
+    return _install_one("_kafka_python", config)
+
+
 def _install(config: LaneConfig) -> Callable[[], None]:
     """Patch every installed Kafka client; raise ImportError when none is installed."""
     undo: list[Callable[[], None]] = []
