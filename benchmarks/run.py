@@ -31,6 +31,7 @@ SCRIPTS = {
     "report.py": (["--quick"], []),  # 6. lanectx report over 10,000 spans
     "controller_scale.py": (["--quick"], []),  # 7. one controller round over 0..300 Lanes
     "hostile_input.py": (["--quick"], []),  # 8. lanectx's cost on hostile requests
+    "queues.py": (["--quick"], []),  # 9. per-message queue hooks, mixed-lane isolation
 }
 
 

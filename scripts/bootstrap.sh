@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install lanectx with every extra and the dev tools (idempotent).
 # Also installs kubectl (for `kubectl kustomize` tests) and wrk + hey (benchmark load)
-# from Debian when they are missing, and chromium (the report's headless rendering test).
+# from Debian when they are missing, chromium (the report's headless rendering test), and
+# redis-server + rabbitmq-server for the queue tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -26,4 +27,13 @@ fi
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
         || echo "bootstrap: chromium not installed; the report rendering test will be skipped" >&2
+fi
+# Brokers for the queue tests (Celery on Redis and RabbitMQ); Kafka needs none (the
+# tests use the mock cluster built into confluent-kafka).
+if { ! command -v redis-server >/dev/null 2>&1 || [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; } \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends redis-server rabbitmq-server >/dev/null \
+        && { systemctl disable --now rabbitmq-server redis-server >/dev/null 2>&1 || true; }) \
+        || echo "bootstrap: redis-server/rabbitmq-server not installed; queue tests will skip" >&2
 fi

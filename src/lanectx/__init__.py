@@ -12,6 +12,7 @@ from ._hop import mark_hop
 from ._instrument import instrument, is_instrumented, uninstrument
 from ._lane import is_valid_lane, validate_lane
 from ._logfilter import LaneLogFilter
+from ._names import lane_name
 from ._resource import resource
 from ._version import __version__
 from .exceptions import ConfigurationError, InvalidLaneError, LaneError
@@ -29,6 +30,7 @@ __all__ = [
     "instrument",
     "is_instrumented",
     "is_valid_lane",
+    "lane_name",
     "mark_hop",
     "resource",
     "uninstrument",

@@ -85,6 +85,10 @@ def _steps(config: LaneConfig) -> list[tuple[str, Callable[[], Callable[[], None
         ("flask", "flask", "_install"),
         ("django.core.handlers.wsgi", "django", "_install_wsgi"),
         ("django.core.handlers.asgi", "django", "_install_asgi"),
+        ("celery", "celery", "_install"),
+        ("confluent_kafka", "kafka", "_install_confluent"),
+        ("aiokafka", "kafka", "_install_aiokafka"),
+        ("kafka", "kafka", "_install_kafka_python"),
     ]
     return [
         ("propagator", lambda: _install_propagator(config)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,3 +88,8 @@ def test_demo_passes(tmp_path: Path) -> None:
     assert "pr-314 via baggage only" in result.stdout
     assert "<- fallback hop" in result.stdout
     assert "FAIL" not in result.stdout
+    if shutil.which("redis-server"):  # async hop: pr-7 events to its notifier, others fall back
+        assert "pr-7        3       pr-7          pr-7      ok" in result.stdout
+        assert "pr-31       5       stable        stable    ok (fallback" in result.stdout
+    else:
+        assert "Async hop skipped: redis-server is not installed" in result.stdout

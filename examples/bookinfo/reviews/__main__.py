@@ -1,7 +1,8 @@
 """Serve reviews with uvicorn on ``PORT`` (default 9080): ``python -m reviews``.
 
 Ratings is reached at ``RATINGS_TARGET`` (default ``ratings:50051``); a local mesh
-sets ``RATINGS_AUTHORITY=ratings`` so its proxy can route by name.
+sets ``RATINGS_AUTHORITY=ratings`` so its proxy can route by name. With
+``EVENTS_BROKER_URL`` set, each answer publishes a "review viewed" event (see notifier).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def main() -> None:
         version,
         os.environ.get("RATINGS_TARGET", "ratings:50051"),
         os.environ.get("RATINGS_AUTHORITY"),
+        os.environ.get("EVENTS_BROKER_URL"),
     )
     uvicorn.run(
         OpenTelemetryMiddleware(LaneMiddleware(app), exclude_spans=["receive", "send"]),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lanectx.report import build_report, html_page, markdown, read_files
 from runner.cases import DEFAULT_LANES, SERVICES, Answer, Case, cases, fetch
+from runner.events import NOTIFIER_LANES, EventHop
 from runner.otlp import OtlpReceiver, ReceivedSpan
 from runner.stack import Stack, free_port
 
@@ -96,6 +97,32 @@ def _requests_table(port: int, receiver: OtlpReceiver) -> bool:
     return ok and page_ok
 
 
+def _events_table(events: EventHop, published: int) -> bool:
+    """Print which notifier version handled each lane's "review viewed" events."""
+    if not events.available:
+        print("\nAsync hop skipped: redis-server is not installed (scripts/bootstrap.sh adds it)")
+        return True
+    handled = events.wait(published)
+    print(f"\nAsync hop: reviews -> notifier (Celery on redis); notifier lanes: {NOTIFIER_LANES}")
+    print(f"  {'event lane':<12}{'events':<8}{'handled by':<14}{'expected':<10}result")
+    ok = len(handled) == published and len({e["event"] for e in handled}) == len(handled)
+    by_lane: dict[str, list[str]] = {}
+    for event in handled:
+        by_lane.setdefault(event["lane"] or "-", []).append(event["handled_by"])
+    for lane, versions in sorted(by_lane.items()):
+        want = lane if lane in NOTIFIER_LANES else "stable"
+        row_ok = set(versions) == {want}
+        ok = ok and row_ok
+        note = "ok" if row_ok else "FAIL"
+        if row_ok and want == "stable" and lane != "-":
+            note = "ok (fallback: no notifier in this lane)"
+        print(
+            f"  {lane:<12}{len(versions):<8}{'+'.join(sorted(set(versions))):<14}{want:<10}{note}"
+        )
+    print(f"  {len(handled)} of {published} events handled, each once: {'ok' if ok else 'FAIL'}")
+    return ok
+
+
 def _fault_isolation(stack: Stack) -> bool:
     broken = "reviews-pr-314"
     child = stack.version(broken).child
@@ -164,11 +191,20 @@ def run_demo(run_dir: Path | None, faults: bool = True, mesh: str = "envoy") -> 
     print(f"lanes: {lanes}; routed by {routing}; logs: {run_dir}")
     started = time.monotonic()
     with (
+        EventHop(run_dir) as events,
         OtlpReceiver(run_dir / "traces.jsonl") as receiver,
-        Stack(DEFAULT_LANES, free_port(), run_dir, receiver.endpoint, mesh=mesh) as stack,
+        Stack(
+            DEFAULT_LANES,
+            free_port(),
+            run_dir,
+            receiver.endpoint,
+            mesh=mesh,
+            extra_env=events.env,
+        ) as stack,
     ):
         print(f"ready in {time.monotonic() - started:.1f}s: {stack.url}\n")
         ok = _requests_table(stack.port, receiver)
+        ok = _events_table(events, len(cases(DEFAULT_LANES)) + 1) and ok
         ok = _sample_traffic(stack.port) and ok
         if faults:
             ok = _fault_isolation(stack) and ok

@@ -131,9 +131,11 @@ class Stack:
         otlp_endpoint: str | None = None,
         spec: Path = SPEC,
         mesh: str = "envoy",
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         if mesh not in MESHES:
             raise ValueError(f"mesh must be one of {', '.join(MESHES)}, not {mesh!r}")
+        self.extra_env = dict(extra_env or {})
         self.port = port
         self.run_dir = run_dir
         self.mesh = mesh
@@ -175,6 +177,7 @@ class Stack:
                 RATINGS_TARGET=mesh,
                 RATINGS_AUTHORITY="ratings",
             )
+        env.update(self.extra_env)
         if self.otlp_endpoint:
             env.update(
                 OTEL_EXPORTER_OTLP_ENDPOINT=self.otlp_endpoint, OTEL_BSP_SCHEDULE_DELAY="100"

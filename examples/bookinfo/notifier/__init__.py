@@ -1,0 +1,1 @@
+"""The notifier: a Celery worker that handles the "review viewed" events reviews publishes."""

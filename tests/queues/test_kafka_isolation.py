@@ -1,0 +1,67 @@
+"""confluent-kafka consumers in separate processes on the mock cluster: isolation, transitions."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import confluent_kafka
+import pytest
+
+import lanectx
+
+from .kafka_clients import CLIENTS, new_topic, produce
+from .sides import ROOT, Results, base_env, running, write_map
+from .test_celery_isolation import EXPECTED
+
+WORKER = [sys.executable, str(ROOT / "tests" / "apps" / "kafka_worker.py")]
+
+
+# kafka-python's poll() batches are left out: there the group join of the consumer that
+# takes a departed lane over can keep restarting (docs/queues.md, "Client details").
+CASES = [(client, False) for client in CLIENTS] + [("confluent", True), ("aiokafka", True)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("client", "batch"), CASES, ids=[f"{c}-{'batches' if b else 'one-by-one'}" for c, b in CASES]
+)
+def test_lane_and_stable_consumers_split_records_exactly_once(
+    client: str, batch: bool, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Each record is handled once, on its side, also before a lane's consumer starts and after."""
+    topic, lanes = new_topic(), tmp_path / "lanes.json"
+    results = Results(tmp_path / "results.txt")
+    env = base_env(
+        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_RESULTS=str(results.path),
+        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT=client, TEST_BATCH=str(int(batch)),
+    )  # fmt: skip
+    # A producer's metadata request creates the topic (the mock cluster has no CreateTopics).
+    confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
+    lanectx.instrument()
+
+    def publish(label: str, lane: str | None) -> None:
+        with lanectx.use_lane(lane):
+            produce(client, kafka_bootstrap, topic, [(label.encode(), None)])
+
+    write_map(lanes, [])
+    with running(WORKER, env, results, None):
+        publish("early", "pr-7")
+        results.wait("early pr-7 stable")
+        write_map(lanes, ["pr-7"])
+        publish("waits", "pr-7")
+        publish("plain", None)
+        publish("other", "pr-9")
+        results.wait("plain None stable", "other pr-9 stable")
+        with running(WORKER, env, results, "pr-7"):
+            results.wait("waits pr-7 pr-7")
+            publish("in-lane", "pr-7")
+            results.wait("in-lane pr-7 pr-7")
+        publish("left-behind", "pr-7")
+        time.sleep(1)
+        write_map(lanes, [])
+        results.wait("left-behind pr-7 stable", timeout=70)
+        publish("after", "pr-7")
+        results.wait("after pr-7 stable")
+    assert sorted(results.handled()) == sorted(EXPECTED)
