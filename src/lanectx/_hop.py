@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 
-from opentelemetry.trace import Span
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
 
 from ._config import LaneConfig, active_config
 from ._resource import process_lane
@@ -26,6 +27,7 @@ __all__ = [
     "NONE",
     "STABLE",
     "hop_outcome",
+    "mark_consume_span",
     "mark_hop",
     "own_lane",
     "served_by",
@@ -70,3 +72,15 @@ def mark_hop(span: Span, lane: str | None, config: LaneConfig | None = None) -> 
             key = (config or active_config()).span_attribute
             span.set_attributes({key: lane, HOP_ATTRIBUTE: outcome})
     return outcome
+
+
+def mark_consume_span(lane: str | None, config: LaneConfig | None = None) -> None:
+    """Mark the current span with the message's *lane*, if it is a recording consume span.
+
+    The queue integrations call it where a consumed message's lane becomes current:
+    a consume span started before that (OpenTelemetry's Celery instrumentation, in
+    either order) still gets the message's lane and outcome.
+    """
+    span = trace.get_current_span()
+    if span.is_recording() and getattr(span, "kind", None) is SpanKind.CONSUMER:
+        mark_hop(span, lane, config)

@@ -20,6 +20,7 @@ from opentelemetry.context import Context
 from ._baggage import with_member, without_member
 from ._config import LaneConfig
 from ._context import context_with_lane, current_lane
+from ._hop import mark_consume_span
 from ._lane import dropped, is_valid_lane, lane_from_values
 from ._names import lane_name
 from ._resource import process_lane, process_service
@@ -210,6 +211,7 @@ class ConsumerLanes:
     def enter(self, lane: str | None) -> None:
         """Make the lane of the message being returned current, until `leave`."""
         self.scope.enter(self.config, lane)  # the one place a consumed message's lane is set
+        mark_consume_span(lane, self.config)
 
     def leave(self) -> None:
         """End the lane of the message returned last (the next one is being requested)."""

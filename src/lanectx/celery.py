@@ -34,6 +34,7 @@ from ._baggage import with_member, without_member
 from ._celery_lanes import router_for, use_lane_queues, wrap_strategy
 from ._config import LaneConfig
 from ._context import context_with_lane, current_lane
+from ._hop import mark_consume_span
 from ._lane import is_valid_lane
 from ._messages import message_lane, outgoing_lane
 from ._patch import patch
@@ -99,6 +100,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         if task is None or task_id is None:
             return
         lane = task_lane(config, getattr(task, "request", None))
+        mark_consume_span(lane, config)
         if lane == current_lane(None, config):
             return
         before = context.get_current()

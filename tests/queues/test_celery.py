@@ -126,6 +126,49 @@ def test_lane_beside_opentelemetry_celery_instrumentation(
         otel.uninstrument()
 
 
+@pytest.mark.parametrize("otel_first", [True, False], ids=["otel-first", "lanectx-first"])
+def test_consume_span_is_a_hop_beside_opentelemetry_celery(
+    running: tuple[Celery, Result], otel_first: bool
+) -> None:
+    """The task's consume span carries the message's lane and the hop outcome, either order."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from lanectx.telemetry import LaneSpanProcessor
+
+    app, result = running
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(LaneSpanProcessor())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    otel = CeleryInstrumentor()
+    if otel_first:
+        otel.instrument(tracer_provider=provider)
+        lanectx.instrument()
+    else:
+        lanectx.instrument()
+        otel.instrument(tracer_provider=provider)
+    try:
+        with lanectx.use_lane("pr-13"):
+            app.send_task("record", ("hop",))
+        assert result()[:2] == ("hop", "pr-13")
+        app.send_task("record", ("no-hop",))
+        assert result()[:2] == ("no-hop", None)
+        provider.force_flush()
+        runs = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CONSUMER]
+        marks = [(s.attributes or {}).get("lane.hop") for s in runs]
+        lanes = [(s.attributes or {}).get("lane.id") for s in runs]
+        # This worker is stable (no LANE_ID): a lane's task here is a fallback hop.
+        assert marks[-2:] == ["fallback", "none"]
+        assert lanes[-2:] == ["pr-13", None]
+    finally:
+        otel.uninstrument()
+        provider.shutdown()
+
+
 @pytest.mark.parametrize(
     "headers",
     [
