@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -13,11 +14,13 @@ from lanectx._config import set_active_config
 from .servers import CaptureServer
 
 _PRISTINE_PROPAGATOR = propagate.get_global_textmap()
+_ROOT_LOG_LEVEL = logging.getLogger().level
 
 
 @pytest.fixture(autouse=True)
 def _clean_lane_state() -> Iterator[None]:
     """Every test starts with an empty context and ends uninstrumented, propagator reset."""
+    logging.getLogger().setLevel(_ROOT_LOG_LEVEL)  # a Celery worker fixture raises it to ERROR
     token = context.attach(context.Context())
     yield
     context.detach(token)
