@@ -24,6 +24,8 @@ from typing import Any
 import urllib3
 import yaml
 
+from lanectx._config import LaneConfig
+
 from ._events import lane_event
 from ._kube import Kube, KubeError
 from ._lanes import API_VERSION, KIND, Manifest
@@ -96,6 +98,7 @@ class LaneController:
         self.metrics = metrics or Metrics()
         self.resync, self.watch_timeout, self.clock = resync, watch_timeout, clock
         self.settle = 0.05
+        self.config = LaneConfig.from_env()  # the headers the gateway colouring filter uses
         self._wake = threading.Event()
         self._round = threading.Lock()
         self._applied: dict[tuple[str, str], str] = {}
@@ -120,10 +123,10 @@ class LaneController:
             lanes, _ = self.kube.list(API_VERSION, KIND, self.namespace)
             deployments, _ = self.kube.list("apps/v1", "Deployment", self.namespace, LANE_LABEL)
             now = self.clock()
-            result = plan(base, lanes, deployments, now, self.target)
+            result = plan(base, lanes, deployments, now, self.target, config=self.config)
             failures = self._apply([obj for obj in result.objects if lane_of(obj)])
             if failures:  # leave those lanes out of the routes
-                result = plan(base, lanes, deployments, now, self.target, failures)
+                result = plan(base, lanes, deployments, now, self.target, failures, self.config)
             self._apply([obj for obj in result.objects if lane_of(obj) is None])
             self._prune(result, now)
             conflict = self._write_statuses(result, now)

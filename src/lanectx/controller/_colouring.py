@@ -1,0 +1,122 @@
+"""The colouring rules of Lanes: checked one Lane at a time, rendered for all Lanes together.
+
+    rules = lane_rules(lane)                 # raises RulesError with a one-line message
+    result = colour_lanes([(lane_a, rules_a), (lane_b, rules_b)], namespace="shop")
+    result.objects                           # the one ingress-gateway EnvoyFilter, or ()
+    result.outcomes["pr-2"]                  # ("False", "ColouringConflict", "rule ...")
+
+A Lane's rules are the rules of a colouring rules file without ``lane`` (it is the Lane's
+name), parsed by `lanectx.colouring.parse_rules`. Each rule is named ``<lane>.<name>`` at
+the gateway. The Lanes come in the order given (the reconcile sorts them by creation time,
+then name); the first matching rule wins, so a rule that an earlier Lane's rule always
+takes first is a conflict: it is left out and reported on the later Lane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lanectx._config import LaneConfig
+from lanectx.colouring import PercentMatcher, Rule, Rules, RulesError, parse_rules
+from lanectx.routing import gateway_unsupported, render_colouring
+
+from ._lanes import Manifest
+
+__all__ = ["FILTER_NAME", "Colouring", "colour_lanes", "lane_rules"]
+
+FILTER_NAME = "lanectx-lane-colouring"
+# Options that name files or variables of the process that runs the rule: not for Lanes.
+_LOCAL_OPTIONS = ("key_file", "secret_env", "algorithms", "audience", "issuer")
+
+
+@dataclass(frozen=True)
+class Colouring:
+    """The gateway colouring of a round: objects, and per Lane (status, reason, message)."""
+
+    objects: tuple[Manifest, ...]
+    outcomes: Mapping[str, tuple[str, str, str]]
+
+
+def lane_rules(lane: Mapping[str, Any]) -> Rules | None:
+    """Return the colouring rules of Lane *lane*; None when its spec has none.
+
+    Raises `RulesError` (one line, naming ``spec.colouring``) for malformed rules.
+    """
+    name = str(lane["metadata"]["name"])
+    spec = lane.get("spec")
+    raw = spec.get("colouring") if isinstance(spec, Mapping) else None
+    if raw is None:
+        return None
+    where = "spec.colouring"
+    if not isinstance(raw, list):
+        raise RulesError(f"{where} must be a list of rules")
+    items = []
+    for index, item in enumerate(raw, 1):
+        if not isinstance(item, Mapping):
+            raise RulesError(f"{where}: rule {index}: expected a mapping with match")
+        if "lane" in item:
+            raise RulesError(f"{where}: rule {index}: no 'lane' here: the lane is the Lane's name")
+        match = item.get("match")
+        jwt = match.get("jwt") if isinstance(match, Mapping) else None
+        local = [key for key in _LOCAL_OPTIONS if isinstance(jwt, Mapping) and key in jwt]
+        if local:
+            raise RulesError(
+                f"{where}: rule {index}: jwt: {local[0]!r} names a file or variable of the "
+                "edge process; a Lane can only match claims the ingress has verified"
+            )
+        rule_name = item.get("name", f"rule-{index}")
+        if isinstance(rule_name, str):
+            rule_name = f"{name}.{rule_name}"
+        items.append({**item, "name": rule_name, "lane": name})
+    return parse_rules({"rules": items}, where)
+
+
+def _covers(first: object, later: object) -> bool:
+    """Whether every request *later* matches is matched by *first* too."""
+    if isinstance(first, PercentMatcher) and isinstance(later, PercentMatcher):
+        users = (first.source, first.name, first.seed) == (later.source, later.name, later.seed)
+        return users and first.threshold >= later.threshold
+    return first == later
+
+
+def _shadowing(earlier: Rule, later: Rule) -> bool:
+    """Whether *earlier* (first in order) takes every request *later* would colour."""
+    return all(any(_covers(mine, theirs) for theirs in later.matchers) for mine in earlier.matchers)
+
+
+def colour_lanes(
+    lanes: Sequence[tuple[str, Rules]],
+    namespace: str,
+    config: LaneConfig | None = None,
+) -> Colouring:
+    """Return the one gateway EnvoyFilter for the rules of *lanes*, in their order.
+
+    A rule shadowed by an earlier Lane's rule, or one the gateway cannot run, is left
+    out and reported on its Lane with a ``Coloured=False`` outcome.
+    """
+    kept: list[Rule] = []
+    outcomes: dict[str, tuple[str, str, str]] = {}
+    for lane, rules in lanes:
+        problems: list[tuple[str, str]] = []
+        unsupported = set(gateway_unsupported(rules))
+        for rule in rules:
+            rival = next((old for old in kept if old.lane != lane and _shadowing(old, rule)), None)
+            if rival is not None:
+                why = f"rule {rule.name} never applies: rule {rival.name} of Lane {rival.lane} "
+                problems.append(("ColouringConflict", why + "comes first and matches the same"))
+            elif rule.name in unsupported:
+                why = f"rule {rule.name} is not run: the gateway runs no query, jwt or regex"
+                problems.append(("NotAtGateway", why))
+            else:
+                kept.append(rule)
+        if problems:
+            reason = problems[0][0]
+            outcomes[lane] = ("False", reason, "; ".join(text for _, text in problems))
+        else:
+            outcomes[lane] = ("True", "RulesApplied", f"{len(rules)} rule(s) at the gateway")
+    if not kept:
+        return Colouring((), outcomes)
+    objects = render_colouring(Rules(kept), config, namespace=namespace, name=FILTER_NAME)
+    return Colouring(tuple(objects), outcomes)
