@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,11 @@ import jsonschema
 import pytest
 import yaml
 
-from lanectx.controller import FAILED, PENDING, plan
+from lanectx.controller import FAILED, MANAGER, PENDING, plan
 
-from .conftest import BASE_SPEC, lane_object, validate_manifests
+from .conftest import BASE_SPEC, NAMESPACE, Running, lane_object, validate_manifests
+from .helpers import delete_lane, event_reasons, lane_status, phase_of, put_lane, wait_for
+from .kube_mock import KubeMock
 from .test_crd import lane_schema
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
@@ -343,3 +347,89 @@ def test_the_crd_refuses_malformed_rules(rule: dict[str, Any]) -> None:
     lane = coloured_lane("pr-1", [rule])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft7Validator(lane_schema()).validate(lane)
+
+
+def stored_rules(mock: KubeMock) -> list[tuple[str, str]]:
+    """(rule, lane) of the colouring EnvoyFilter stored in the mock, in order ([] without)."""
+    envoy_filter = mock.objects("envoyfilters", NAMESPACE).get("lanectx-lane-colouring")
+    if envoy_filter is None:
+        return []
+    value = envoy_filter["spec"]["configPatches"][0]["patch"]["value"]
+    source = value["typed_config"]["default_source_code"]["inline_string"]
+    return re.findall(r'\{name = "([^"]+)", lane = "([^"]+)"', source)
+
+
+def stored_coloured(mock: KubeMock, name: str) -> tuple[str, str] | None:
+    """(status, reason) of the stored Coloured condition of Lane *name*."""
+    conditions = lane_status(mock, name).get("conditions") or []
+    found = [item for item in conditions if item["type"] == "Coloured"]
+    return (found[0]["status"], found[0]["reason"]) if found else None
+
+
+def new_lane(name: str, rules: Any) -> dict[str, Any]:
+    """A Lane of reviews with colouring *rules*, as a user applies it."""
+    lane = lane_object(name, {"reviews": f"reviews:{name}"})
+    lane["spec"]["colouring"] = rules
+    return lane
+
+
+def test_the_controller_applies_one_filter_and_follows_the_lanes(
+    mock: KubeMock, start_controller: Callable[..., Running]
+) -> None:
+    """Applied, re-rendered on a conflict and on deletion, pruned with the last rule."""
+    running = start_controller()
+    put_lane(mock, new_lane("pr-1", [{"name": "qa", "match": AGENT_PC}]))
+    wait_for(lambda: stored_rules(mock) == [("pr-1.qa", "pr-1")], what="pr-1's filter")
+    wait_for(lambda: stored_coloured(mock, "pr-1") == ("True", "RulesApplied"), what="Coloured")
+    envoy_filter = mock.objects("envoyfilters", NAMESPACE)["lanectx-lane-colouring"]
+    assert envoy_filter["metadata"]["labels"]["app.kubernetes.io/managed-by"] == MANAGER
+    time.sleep(1.1)  # creation times have whole seconds: pr-0 is younger than pr-1
+    put_lane(
+        mock,
+        new_lane(
+            "pr-0",
+            [
+                {"name": "qa", "match": AGENT_PC},
+                {"name": "b", "match": {"host": {"exact": "b.com"}}},
+            ],
+        ),
+    )
+    wait_for(
+        lambda: stored_coloured(mock, "pr-0") == ("False", "ColouringConflict"), what="the conflict"
+    )
+    assert stored_rules(mock) == [("pr-1.qa", "pr-1"), ("pr-0.b", "pr-0")]
+    wait_for(lambda: "ColouringConflict" in event_reasons(mock, "pr-0"), what="the Warning Event")
+    assert running.thread.is_alive()
+    delete_lane(mock, "pr-1")
+    wait_for(
+        lambda: stored_rules(mock) == [("pr-0.qa", "pr-0"), ("pr-0.b", "pr-0")], what="re-rendered"
+    )
+    wait_for(
+        lambda: stored_coloured(mock, "pr-0") == ("True", "RulesApplied"), what="pr-0 Coloured"
+    )
+    wait_for(lambda: event_reasons(mock, "pr-0")[-1] == "RulesApplied", what="the Event")
+    put_lane(mock, lane_object("pr-0", {"reviews": "reviews:pr-0"}))  # its rules removed
+    wait_for(
+        lambda: "lanectx-lane-colouring" not in mock.objects("envoyfilters", NAMESPACE),
+        what="the prune",
+    )
+    wait_for(lambda: stored_coloured(mock, "pr-0") is None, what="no Coloured condition")
+    running.stop()
+
+
+def test_malformed_rules_from_the_api_fail_that_lane_only(
+    mock: KubeMock, start_controller: Callable[..., Running]
+) -> None:
+    """A Lane whose rules the schema would refuse is Failed (InvalidColouring); the loop goes on."""
+    running = start_controller()
+    put_lane(
+        mock, new_lane("pr-1", [{"match": {"percent": {"of": {"header": "u"}, "value": "all"}}}])
+    )
+    put_lane(mock, new_lane("pr-2", [{"match": AGENT_PC}]))
+    wait_for(lambda: phase_of(mock, "pr-1") == "Failed", what="pr-1 Failed")
+    wait_for(lambda: stored_rules(mock) == [("pr-2.rule-1", "pr-2")], what="pr-2's filter")
+    accepted = lane_status(mock, "pr-1")["conditions"][0]
+    assert accepted["reason"] == "InvalidColouring"
+    assert "value must be a number from 0 to 100" in accepted["message"]
+    assert running.thread.is_alive()
+    running.stop()

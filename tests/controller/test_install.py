@@ -99,9 +99,11 @@ def test_the_role_grants_no_wildcard_and_only_its_namespace() -> None:
 def test_everything_the_controller_writes_is_valid_and_allowed(
     mock: KubeMock, start_controller: Callable[..., Running], tmp_path: Path
 ) -> None:
-    """A lane's life: every request fits the Role; every object, Event and status validates."""
+    """A lane's life, colouring too: every request fits the Role; all it writes validates."""
     running = start_controller()
-    put_lane(mock, lane_object("pr-1", {"reviews": "reviews:pr-1", "ratings": "ratings:pr-1"}))
+    lane = lane_object("pr-1", {"reviews": "reviews:pr-1", "ratings": "ratings:pr-1"})
+    lane["spec"]["colouring"] = [{"name": "qa", "match": {"header": {"name": "a", "exact": "pc"}}}]
+    put_lane(mock, lane)
     put_lane(mock, lane_object("pr-2", {"nosuch": "img:1"}, ttl="1h"))
     wait_for(lambda: phase_of(mock, "pr-1") == "Pending", what="pr-1")
     mark_ready(mock, "reviews-pr-1")
@@ -110,6 +112,7 @@ def test_everything_the_controller_writes_is_valid_and_allowed(
     wait_for(lambda: phase_of(mock, "pr-2") == "Failed", what="Failed")
     put_lane(mock, lane_object("pr-1", {"reviews": "reviews:pr-1"}))  # prunes ratings-pr-1
     wait_for(lambda: "ratings-pr-1" not in mock.objects("deployments"), what="the prune")
+    wait_for(lambda: not mock.objects("envoyfilters"), what="the colouring filter pruned")
     running.stop()
     for method, path, query, _, _ in mock.requests:
         for need in _needs(method, path, query):
@@ -121,7 +124,7 @@ def test_everything_the_controller_writes_is_valid_and_allowed(
     ]
     events = [body for method, path, _, _, body in mock.requests if path.endswith("/events")]
     kinds = {obj["kind"] for obj in applied}
-    assert kinds == {"ConfigMap", "Deployment", "DestinationRule", "VirtualService"}
+    assert kinds == {"ConfigMap", "Deployment", "DestinationRule", "EnvoyFilter", "VirtualService"}
     assert events
     path = tmp_path / "written.yaml"
     path.write_text(yaml.safe_dump_all([*applied, *events]), encoding="utf-8")
