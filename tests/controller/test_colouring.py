@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from lanectx.controller import FAILED, MANAGER, PENDING, plan
+from lanectx.controller._reconcile import MANAGED_BY
 
 from .conftest import BASE_SPEC, NAMESPACE, Running, lane_object, validate_manifests
 from .helpers import delete_lane, event_reasons, lane_status, phase_of, put_lane, wait_for
@@ -83,7 +84,8 @@ def test_the_rules_of_every_lane_make_one_filter_oldest_lane_first() -> None:
     assert envoy_filter is not None
     assert envoy_filter["metadata"]["namespace"] == "shop"
     assert envoy_filter["metadata"]["labels"] == {
-        "app.kubernetes.io/managed-by": "lanectx-controller"
+        "app.kubernetes.io/managed-by": "lanectx-controller",
+        "lanectx.dev/lanes-namespace": "shop",
     }
     assert "ownerReferences" not in envoy_filter["metadata"]
     condition = coloured(result, "pr-1")
@@ -289,7 +291,7 @@ def test_the_planned_filter_passes_the_strict_validator(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
     result = validate_manifests(path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "OK EnvoyFilter/lanectx-lane-colouring" in result.stdout
+    assert "OK EnvoyFilter/lanectx-colouring-shop" in result.stdout
 
 
 GOOD_RULES = [
@@ -349,9 +351,9 @@ def test_the_crd_refuses_malformed_rules(rule: dict[str, Any]) -> None:
         jsonschema.Draft7Validator(lane_schema()).validate(lane)
 
 
-def stored_rules(mock: KubeMock) -> list[tuple[str, str]]:
+def stored_rules(mock: KubeMock, namespace: str = NAMESPACE) -> list[tuple[str, str]]:
     """(rule, lane) of the colouring EnvoyFilter stored in the mock, in order ([] without)."""
-    envoy_filter = mock.objects("envoyfilters", NAMESPACE).get("lanectx-lane-colouring")
+    envoy_filter = mock.objects("envoyfilters", namespace).get("lanectx-colouring-shop")
     if envoy_filter is None:
         return []
     value = envoy_filter["spec"]["configPatches"][0]["patch"]["value"]
@@ -381,7 +383,7 @@ def test_the_controller_applies_one_filter_and_follows_the_lanes(
     put_lane(mock, new_lane("pr-1", [{"name": "qa", "match": AGENT_PC}]))
     wait_for(lambda: stored_rules(mock) == [("pr-1.qa", "pr-1")], what="pr-1's filter")
     wait_for(lambda: stored_coloured(mock, "pr-1") == ("True", "RulesApplied"), what="Coloured")
-    envoy_filter = mock.objects("envoyfilters", NAMESPACE)["lanectx-lane-colouring"]
+    envoy_filter = mock.objects("envoyfilters", NAMESPACE)["lanectx-colouring-shop"]
     assert envoy_filter["metadata"]["labels"]["app.kubernetes.io/managed-by"] == MANAGER
     time.sleep(1.1)  # creation times have whole seconds: pr-0 is younger than pr-1
     put_lane(
@@ -410,7 +412,7 @@ def test_the_controller_applies_one_filter_and_follows_the_lanes(
     wait_for(lambda: event_reasons(mock, "pr-0")[-1] == "RulesApplied", what="the Event")
     put_lane(mock, lane_object("pr-0", {"reviews": "reviews:pr-0"}))  # its rules removed
     wait_for(
-        lambda: "lanectx-lane-colouring" not in mock.objects("envoyfilters", NAMESPACE),
+        lambda: "lanectx-colouring-shop" not in mock.objects("envoyfilters", NAMESPACE),
         what="the prune",
     )
     wait_for(lambda: stored_coloured(mock, "pr-0") is None, what="no Coloured condition")
@@ -432,4 +434,38 @@ def test_malformed_rules_from_the_api_fail_that_lane_only(
     assert accepted["reason"] == "InvalidColouring"
     assert "value must be a number from 0 to 100" in accepted["message"]
     assert running.thread.is_alive()
+    running.stop()
+
+
+def test_the_filter_can_go_to_the_gateways_namespace() -> None:
+    """With gateway_namespace the filter goes there, where Istio applies it to the gateway."""
+    lane = coloured_lane("pr-1", [{"match": AGENT_PC}])
+    envoy_filter = gateway_filter(plan(BASE, [lane], [], NOW, gateway_namespace="istio-system"))
+    assert envoy_filter is not None
+    assert envoy_filter["metadata"]["namespace"] == "istio-system"
+    assert envoy_filter["metadata"]["name"] == "lanectx-colouring-shop"
+    assert envoy_filter["spec"]["workloadSelector"] == {"labels": {"istio": "ingressgateway"}}
+
+
+def test_a_filter_in_the_gateway_namespace_is_pruned_but_not_anothers(
+    mock: KubeMock, start_controller: Callable[..., Running]
+) -> None:
+    """In istio-system the controller prunes its own filter only, never another namespace's."""
+    other = {
+        "apiVersion": "networking.istio.io/v1alpha3",
+        "kind": "EnvoyFilter",
+        "metadata": {
+            "name": "lanectx-colouring-shop2",
+            "labels": {MANAGED_BY: MANAGER, "lanectx.dev/lanes-namespace": "shop2"},
+        },
+        "spec": {"configPatches": []},
+    }
+    mock.put("apis/networking.istio.io/v1alpha3/envoyfilters", "istio-system", other)
+    running = start_controller(gateway_namespace="istio-system")
+    put_lane(mock, new_lane("pr-1", [{"name": "qa", "match": AGENT_PC}]))
+    wait_for(lambda: stored_rules(mock, "istio-system") == [("pr-1.qa", "pr-1")], what="the filter")
+    assert not mock.objects("envoyfilters", NAMESPACE)
+    delete_lane(mock, "pr-1")
+    wait_for(lambda: stored_rules(mock, "istio-system") == [], what="the prune")
+    assert set(mock.objects("envoyfilters", "istio-system")) == {"lanectx-colouring-shop2"}
     running.stop()

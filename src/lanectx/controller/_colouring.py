@@ -24,9 +24,9 @@ from lanectx.routing import gateway_unsupported, render_colouring
 
 from ._lanes import Manifest
 
-__all__ = ["FILTER_NAME", "Colouring", "colour_lanes", "lane_rules"]
+__all__ = ["LANES_NAMESPACE", "Colouring", "colour_lanes", "filter_name", "lane_rules"]
 
-FILTER_NAME = "lanectx-lane-colouring"
+LANES_NAMESPACE = "lanectx.dev/lanes-namespace"  # label: whose Lanes a colouring filter holds
 # Options that name files or variables of the process that runs the rule: not for Lanes.
 _LOCAL_OPTIONS = ("key_file", "secret_env", "algorithms", "audience", "issuer")
 
@@ -86,15 +86,23 @@ def _shadowing(earlier: Rule, later: Rule) -> bool:
     return all(any(_covers(mine, theirs) for theirs in later.matchers) for mine in earlier.matchers)
 
 
+def filter_name(namespace: str) -> str:
+    """Return the name of the colouring EnvoyFilter of the Lanes of *namespace*."""
+    return f"lanectx-colouring-{namespace}"
+
+
 def colour_lanes(
     lanes: Sequence[tuple[str, Rules]],
     namespace: str,
     config: LaneConfig | None = None,
+    gateway_namespace: str | None = None,
 ) -> Colouring:
-    """Return the one gateway EnvoyFilter for the rules of *lanes*, in their order.
+    """Return the one gateway EnvoyFilter for the rules of *lanes* (of *namespace*), in order.
 
-    A rule shadowed by an earlier Lane's rule, or one the gateway cannot run, is left
-    out and reported on its Lane with a ``Coloured=False`` outcome.
+    The filter goes into *gateway_namespace* (default: *namespace*): Istio applies an
+    EnvoyFilter to the workloads of its own namespace only, or to all from the root
+    namespace. A rule shadowed by an earlier Lane's rule, or one the gateway cannot run,
+    is left out and reported on its Lane with a ``Coloured=False`` outcome.
     """
     kept: list[Rule] = []
     outcomes: dict[str, tuple[str, str, str]] = {}
@@ -118,5 +126,8 @@ def colour_lanes(
             outcomes[lane] = ("True", "RulesApplied", f"{len(rules)} rule(s) at the gateway")
     if not kept:
         return Colouring((), outcomes)
-    objects = render_colouring(Rules(kept), config, namespace=namespace, name=FILTER_NAME)
-    return Colouring(tuple(objects), outcomes)
+    (envoy_filter,) = render_colouring(
+        Rules(kept), config, namespace=gateway_namespace or namespace, name=filter_name(namespace)
+    )
+    envoy_filter["metadata"]["labels"] = {LANES_NAMESPACE: namespace}
+    return Colouring((envoy_filter,), outcomes)

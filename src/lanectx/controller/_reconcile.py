@@ -159,6 +159,7 @@ def _colouring(
     rules: Mapping[str, Rules],
     target: str,
     config: LaneConfig | None,
+    gateway_namespace: str | None,
 ) -> tuple[list[Manifest], dict[str, tuple[str, str, str]]]:
     """Return the gateway colouring objects and each colouring Lane's outcome."""
     if target != "istio":
@@ -166,7 +167,8 @@ def _colouring(
         return [], dict.fromkeys(rules, ("False", "NoGateway", why))
     ordered = sorted((live[name][0] for name in rules), key=_created)
     names = [str(lane["metadata"]["name"]) for lane in ordered]
-    result = colour_lanes([(name, rules[name]) for name in names], str(base["namespace"]), config)
+    chosen = [(name, rules[name]) for name in names]
+    result = colour_lanes(chosen, str(base["namespace"]), config, gateway_namespace)
     return list(result.objects), dict(result.outcomes)
 
 
@@ -178,6 +180,7 @@ def plan(
     target: str = "istio",
     failed: Mapping[str, str] | None = None,
     config: LaneConfig | None = None,
+    gateway_namespace: str | None = None,
 ) -> Plan:
     """Return the objects to apply and each Lane's status for *lanes* over *base*.
 
@@ -186,7 +189,8 @@ def plan(
     its status and loses its objects and routes. *failed* names the lanes whose own
     objects the API server refused (with why): Failed too, and left out of the routes.
     Malformed colouring rules make a Lane Failed (``InvalidColouring``); *config* names
-    the headers the gateway's colouring filter reads and sets.
+    the headers the gateway's colouring filter reads and sets, *gateway_namespace* where
+    it goes (default: the base spec's namespace).
     """
     failed = failed or {}
     live: dict[str, tuple[Manifest, LaneFacts]] = {}
@@ -220,7 +224,7 @@ def plan(
             if rules is not None:
                 colouring[name] = rules
     rendered = render(parse_spec({**base, "lanes": entries}), target)
-    coloured, outcomes = _colouring(base, live, colouring, target, config)
+    coloured, outcomes = _colouring(base, live, colouring, target, config, gateway_namespace)
     rendered = [*rendered, *coloured]
     observed = {str(item["metadata"]["name"]): item for item in deployments}
     states: dict[str, list[ServiceState]] = {}
