@@ -108,12 +108,13 @@ def test_lanes_created_in_the_same_second_are_ordered_by_name() -> None:
     [
         (AGENT_PC, AGENT_PC),
         (AGENT_PC, {**AGENT_PC, "cookie": {"name": "t", "exact": "q"}}),
+        (AGENT_PC, {"cookie": {"name": "t", "exact": "q"}, **AGENT_PC}),
         (
             {"percent": {"of": {"header": "x-user-id"}, "value": 10}},
             {"percent": {"of": {"header": "x-user-id"}, "value": 5}},
         ),
     ],
-    ids=["same-match", "narrower-match", "smaller-share-of-the-same-users"],
+    ids=["same-match", "narrower-match", "narrower-match-listed-later", "smaller-share"],
 )
 def test_a_rule_an_older_lanes_rule_always_takes_first_is_a_reported_conflict(
     older: dict[str, Any], younger: dict[str, Any]

@@ -86,6 +86,38 @@ def _shadowing(earlier: Rule, later: Rule) -> bool:
     return all(any(_covers(mine, theirs) for theirs in later.matchers) for mine in earlier.matchers)
 
 
+def _bucket(matcher: object) -> object:
+    """What a matcher covering *matcher* has in common with it: the key of an index."""
+    if isinstance(matcher, PercentMatcher):
+        return ("percent", matcher.source, matcher.name, matcher.seed)
+    try:
+        hash(matcher)
+    except TypeError:  # an unhashable matcher of one's own kind: only itself covers it
+        return id(matcher)
+    return matcher
+
+
+class _Taken:
+    """The rules in the filter so far, indexed by their first matcher (no quadratic scan)."""
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+        self._index: dict[object, list[int]] = {}
+
+    def add(self, rule: Rule) -> None:
+        self._index.setdefault(_bucket(rule.matchers[0]), []).append(len(self.rules))
+        self.rules.append(rule)
+
+    def rival(self, rule: Rule) -> Rule | None:
+        """Return the first rule of another lane that takes every request *rule* matches."""
+        found = {at for item in rule.matchers for at in self._index.get(_bucket(item), ())}
+        for at in sorted(found):
+            old = self.rules[at]
+            if old.lane != rule.lane and _shadowing(old, rule):
+                return old
+        return None
+
+
 def filter_name(namespace: str) -> str:
     """Return the name of the colouring EnvoyFilter of the Lanes of *namespace*."""
     return f"lanectx-colouring-{namespace}"
@@ -104,13 +136,13 @@ def colour_lanes(
     namespace. A rule shadowed by an earlier Lane's rule, or one the gateway cannot run,
     is left out and reported on its Lane with a ``Coloured=False`` outcome.
     """
-    kept: list[Rule] = []
+    kept = _Taken()
     outcomes: dict[str, tuple[str, str, str]] = {}
     for lane, rules in lanes:
         problems: list[tuple[str, str]] = []
         unsupported = set(gateway_unsupported(rules))
         for rule in rules:
-            rival = next((old for old in kept if old.lane != lane and _shadowing(old, rule)), None)
+            rival = kept.rival(rule)
             if rival is not None:
                 why = f"rule {rule.name} never applies: rule {rival.name} of Lane {rival.lane} "
                 problems.append(("ColouringConflict", why + "comes first and matches the same"))
@@ -118,16 +150,19 @@ def colour_lanes(
                 why = f"rule {rule.name} is not run: the gateway runs no query, jwt or regex"
                 problems.append(("NotAtGateway", why))
             else:
-                kept.append(rule)
+                kept.add(rule)
         if problems:
             reason = problems[0][0]
             outcomes[lane] = ("False", reason, "; ".join(text for _, text in problems))
         else:
             outcomes[lane] = ("True", "RulesApplied", f"{len(rules)} rule(s) at the gateway")
-    if not kept:
+    if not kept.rules:
         return Colouring((), outcomes)
     (envoy_filter,) = render_colouring(
-        Rules(kept), config, namespace=gateway_namespace or namespace, name=filter_name(namespace)
+        Rules(kept.rules),
+        config,
+        namespace=gateway_namespace or namespace,
+        name=filter_name(namespace),
     )
     envoy_filter["metadata"]["labels"] = {LANES_NAMESPACE: namespace}
     return Colouring((envoy_filter,), outcomes)
