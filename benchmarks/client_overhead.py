@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -43,14 +43,33 @@ import requests
 import urllib3
 from _bench import interleave, spread, summary, verdict
 from _routing import hop_rows
+from opentelemetry import context
 from requests.adapters import BaseAdapter
 from yarl import URL as YarlURL
 
 import lanectx
+from lanectx import LaneConfig
+from lanectx._server import request_context
 from lanectx.grpc import LaneClientInterceptor, async_client_interceptors
 
 URL = "http://reviews:9080/"
-LANES = {"no lane": None, "lane": "pr-123"}
+LANES = {"no lane": None, "lane": "pr-123", "lane + request baggage": "pr-123 foo=1,bar=2"}
+
+
+@contextlib.contextmanager
+def _current(lane: str | None) -> Iterator[None]:
+    """Run the block as a handler would: with *lane* (and the baggage its request brought)."""
+    if lane is None:  # nothing attached, as in a request the lift found no lane in
+        yield
+        return
+    lane, _, sent = lane.partition(" ")
+    ctx = request_context(LaneConfig(), lane, True, [sent] if sent else None)
+    token = context.attach(ctx) if ctx is not None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            context.detach(token)
 
 
 class _Answer(BaseAdapter):  # type: ignore[misc]
@@ -212,8 +231,7 @@ def _timed(call: Callable[[], Any], which: str, lane: str | None, n: int) -> flo
     if which == "lanectx":
         lanectx.instrument()
     try:
-        # No lane: nothing attached, as in a request the lift found no lane in.
-        with lanectx.use_lane(lane) if lane else contextlib.nullcontext():
+        with _current(lane):
             start = time.process_time()
             for _ in range(n):
                 call()

@@ -30,6 +30,7 @@ SCRIPTS = {
     "startup.py": (["--quick"], []),  # 5. import + instrument() time
     "report.py": (["--quick"], []),  # 6. lanectx report over 10,000 spans
     "controller_scale.py": (["--quick"], []),  # 7. one controller round over 0..300 Lanes
+    "hostile_input.py": (["--quick"], []),  # 8. lanectx's cost on hostile requests
 }
 
 

@@ -33,7 +33,11 @@ BASE = [
     (b"accept", b"*/*"),
     (b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
 ]
-HEADERS = {"no lane": BASE, "x-lane-id": [*BASE, (b"x-lane-id", b"pr-123")]}
+HEADERS = {
+    "no lane": BASE,
+    "x-lane-id": [*BASE, (b"x-lane-id", b"pr-123")],
+    "lane + baggage": [*BASE, (b"x-lane-id", b"pr-123"), (b"baggage", b"foo=1,bar=2")],
+}
 
 
 def _scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:

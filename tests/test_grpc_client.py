@@ -251,8 +251,8 @@ def test_instrument_wires_aio_channel_with_positional_interceptors() -> None:
     assert header_values(seen.metadata, "x-lane-id") == ["pr-7"]
 
 
-def test_other_baggage_in_context_is_not_sent_by_lanectx() -> None:
-    """Only the lane member is sent: other context baggage is left to OTel's propagator."""
+def test_other_baggage_in_context_is_sent_beside_the_lane() -> None:
+    """The context's other baggage members go out beside one lane member."""
     lanectx.instrument()
     with ExitStack() as stack:
         _, stub = _sync_pair(stack)
@@ -261,14 +261,19 @@ def test_other_baggage_in_context_is_not_sent_by_lanectx() -> None:
             seen = call(stub, "unary_unary", protos.Ask())[0]
         finally:
             context.detach(token)
-    assert header_values(seen.metadata, "baggage") == ["lane=pr-7"]
+    assert header_values(seen.metadata, "baggage") == ["a=1,lane=pr-7"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(("authority", "lane"), [("api.example.com", ""), ("reviews", "pr-7")])
-def test_instrument_checks_default_authority(kind: str, authority: str, lane: str) -> None:
-    """A channel's ``grpc.default_authority`` option, not its dialled address, is checked."""
-    lanectx.instrument()
+@pytest.mark.parametrize(
+    ("authority", "allowed", "lane"),
+    [("api.example.com", "<loopback>", "pr-7"), ("reviews", "reviews", "")],
+)
+def test_instrument_checks_the_dialled_target(
+    kind: str, authority: str, allowed: str, lane: str
+) -> None:
+    """The address a channel dials, not its ``grpc.default_authority`` option, is checked."""
+    lanectx.instrument(LaneConfig(allowed_hosts=(allowed,)))
     options = [("grpc.default_authority", authority)]
     with ExitStack() as stack:
         if kind == "sync":

@@ -10,17 +10,50 @@ See README.md beside this file.
 from __future__ import annotations
 
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-try:
-    from runner.cli import main
-except ImportError as err:  # not the development install
-    sys.exit(
-        f"run.py: {err.name} is missing: run `make setup`, then "
-        f"`.venv/bin/python {sys.argv[0]} ...` (or pip install -e '.[dev]')"
-    )
+# What the four services and the runner import (the `lanectx[bookinfo]` extra).
+NEEDED = (
+    "lanectx.colouring",
+    "yaml",
+    "jwt",
+    "starlette",
+    "uvicorn",
+    "waitress",
+    "httpx",
+    "requests",
+    "grpc",
+    "grpc_tools",
+    "opentelemetry.sdk",
+    "opentelemetry.instrumentation.asgi",
+    "opentelemetry.instrumentation.wsgi",
+    "opentelemetry.instrumentation.httpx",
+    "opentelemetry.instrumentation.requests",
+    "opentelemetry.instrumentation.grpc",
+    "opentelemetry.exporter.otlp.proto.http",
+    "opentelemetry.proto",
+)
+
+
+def missing() -> str | None:
+    """The first module the example needs that cannot be imported, or None."""
+    for name in NEEDED:
+        try:
+            if find_spec(name) is None:
+                return name
+        except ImportError:  # its parent package is missing
+            return name
+    return None
+
+
+absent = missing()
+if absent is not None:
+    sys.exit(f"run.py: {absent} is missing: pip install 'lanectx[bookinfo]'")
+
+from runner.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

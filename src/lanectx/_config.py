@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from ._trust import Networks, caller_trusted, parse_callers
 from .exceptions import ConfigurationError
@@ -68,7 +69,8 @@ class LaneConfig:
     (``*``, addresses, networks, ``<loopback>``) and, with a *trust_header*, only
     on requests that carry it (equal to *trust_value* when set); other requests
     are served without a lane. Caller addresses are checked by the server
-    middleware and gRPC interceptors; the propagator can check only the header.
+    middleware and gRPC interceptors, and by the propagator when its carrier is an
+    ASGI scope or a WSGI environ; from other carriers it checks only the header.
 
     Routing: with *routing* ``"mesh"`` (the default) the mesh routes on the lane
     headers; with ``"client"`` lanectx's clients send each call to the lane's
@@ -215,22 +217,65 @@ class LaneConfig:
 
 
 def _host_allowed(patterns: tuple[str, ...], host: str) -> bool:
-    host = host.strip("[]").rstrip(".")
+    if "%" in host:  # judge the name as it will be resolved, not as it is spelled
+        host = unquote(host)
+    host = host.strip("[]")
+    fqdn = host.endswith(".")
+    host = host.rstrip(".")
+    address = dialled_address(host)
     for pattern in patterns:
         if pattern == "*" or pattern == host:
             return True
         if pattern == SHORT:
-            if "." not in host and ":" not in host:
+            # A one-label name with a trailing dot is fully qualified, and a number is an
+            # IPv4 address (``2130706433``, ``0x7f000001``): neither is a cluster short name.
+            short = "." not in host and ":" not in host and not _IPV4_PART.fullmatch(host)
+            if short and not fqdn:
                 return True
         elif pattern == LOOPBACK:
-            try:
-                if ipaddress.ip_address(host).is_loopback:
-                    return True
-            except ValueError:
-                pass
+            if address is not None and address.is_loopback:
+                return True
+        elif address is not None:
+            if str(address) == pattern:
+                return True
         elif pattern.startswith("*.") and host.endswith(pattern[1:]):
             return True
     return False
+
+
+_IPV4_PART = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
+
+
+def _ipv4_number(part: str) -> int:
+    if part[:2] in ("0x", "0X"):
+        return int("0" + part[2:], 16)
+    return int(part, 8) if part.startswith("0") else int(part)
+
+
+def dialled_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address *host* dials when it is one, in any form a resolver accepts, else None.
+
+    Besides dotted quads and IPv6, IPv4 written as one to four numbers in decimal, hex or
+    octal (``2130706433``, ``0x7f.1``, ``0177.0.0.1``) is an address, as for inet_aton.
+    """
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    parts = host.split(".")
+    if len(parts) > 4 or not all(_IPV4_PART.fullmatch(part) for part in parts):
+        return None
+    try:
+        numbers = [_ipv4_number(part) for part in parts]
+    except ValueError:  # "08": not octal, and not an address either
+        return None
+    *high, last = numbers
+    if any(n > 255 for n in high) or last >= 1 << (8 * (5 - len(numbers))):
+        return None
+    value = last
+    for index, number in enumerate(high):
+        value |= number << (8 * (3 - index))
+    return ipaddress.IPv4Address(value)
 
 
 _active: LaneConfig | None = None

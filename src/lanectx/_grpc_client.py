@@ -15,10 +15,9 @@ from typing import Any
 
 import grpc
 import grpc.aio
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 
 from ._config import LaneConfig, active_config
-from ._context import current_lane
 from ._grpc_server import ALWAYS_ON, InContext, attached
 from ._outbound import prepare_request
 
@@ -136,8 +135,8 @@ class _Base:
         if not (self._switch.on and config.enabled):
             return None, None
         host, allowed = self._check(config)
-        if allowed and current_lane(None, config) is None:
-            return None, None  # nothing to add, nothing to strip
+        if allowed and not get_current():
+            return None, None  # an empty context: nothing to add, nothing to strip
         headers = _MetadataHeaders(metadata)
         ctx = prepare_request(config, host, headers)
         return (headers.pairs if headers.changed else None), ctx

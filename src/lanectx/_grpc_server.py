@@ -100,21 +100,29 @@ def _mentions_lane(config: LaneConfig, metadata: Iterable[Any] | None) -> bool:
     return any(key in keys for key, _ in metadata or ())
 
 
-def _context_for(
-    config: LaneConfig, lane: str | None, sent: list[str] | None, servicer_context: Any
-) -> Context | None:
-    """The RPC's context; *sent* (trust header values) is None when every caller is trusted."""
-    if sent is None:
-        return request_context(config, lane)
-    trusted = config.caller_trusted(peer_host(servicer_context.peer()), sent)
-    return request_context(config, lane if trusted else None, trusted)
+class _Request:
+    """What one RPC's metadata says: its lane, trust header values, baggage entries."""
+
+    __slots__ = ("bags", "lane", "sent")
+
+    def __init__(self, lane: str | None, sent: list[str] | None, bags: list[str]) -> None:
+        self.lane = lane
+        self.sent = sent
+        self.bags = bags
 
 
-def _run_sync(
-    behavior: Behavior, config: LaneConfig, lane: str | None, sent: list[str] | None, stream: bool
-) -> Behavior:
+def _context_for(config: LaneConfig, request: _Request, servicer_context: Any) -> Context | None:
+    """The RPC's context; ``sent`` (trust header values) is None when every caller is trusted."""
+    bags = request.bags or None
+    if request.sent is None:
+        return request_context(config, request.lane, True, bags)
+    trusted = config.caller_trusted(peer_host(servicer_context.peer()), request.sent)
+    return request_context(config, request.lane if trusted else None, trusted, bags)
+
+
+def _run_sync(behavior: Behavior, config: LaneConfig, rpc: _Request, stream: bool) -> Behavior:
     def run(request: Any, servicer_context: Any) -> Any:
-        ctx = _context_for(config, lane, sent, servicer_context)
+        ctx = _context_for(config, rpc, servicer_context)
         if ctx is None:
             return behavior(request, servicer_context)
         token = context.attach(ctx)
@@ -127,11 +135,9 @@ def _run_sync(
     return run
 
 
-def _run_coroutine(
-    behavior: Behavior, config: LaneConfig, lane: str | None, sent: list[str] | None
-) -> Behavior:
+def _run_coroutine(behavior: Behavior, config: LaneConfig, rpc: _Request) -> Behavior:
     async def run(request: Any, servicer_context: Any) -> Any:
-        ctx = _context_for(config, lane, sent, servicer_context)
+        ctx = _context_for(config, rpc, servicer_context)
         if ctx is None:
             return await behavior(request, servicer_context)
         token = context.attach(ctx)
@@ -143,11 +149,9 @@ def _run_coroutine(
     return run
 
 
-def _run_async_generator(
-    behavior: Behavior, config: LaneConfig, lane: str | None, sent: list[str] | None
-) -> Behavior:
+def _run_async_generator(behavior: Behavior, config: LaneConfig, rpc: _Request) -> Behavior:
     async def run(request: Any, servicer_context: Any) -> AsyncIterator[Any]:
-        ctx = _context_for(config, lane, sent, servicer_context)
+        ctx = _context_for(config, rpc, servicer_context)
         responses = behavior(request, servicer_context)
         try:
             while True:
@@ -182,13 +186,19 @@ def _kind(behavior: Behavior) -> str:
 
 
 def in_lane(
-    handler: Any, config: LaneConfig, lane: str | None, sent: list[str] | None = None
+    handler: Any,
+    config: LaneConfig,
+    lane: str | None,
+    sent: list[str] | None = None,
+    bags: list[str] | None = None,
 ) -> Any:
     """Return an RPC method *handler* whose behaviour runs in the request's lane.
 
     *sent* holds the trust header's values when not every caller is trusted; the
-    caller's address (``servicer_context.peer()``) is then checked per RPC.
+    caller's address (``servicer_context.peer()``) is then checked per RPC. *bags*
+    are the RPC's ``baggage`` entries, whose other members its outgoing calls pass on.
     """
+    rpc = _Request(lane, sent, bags or [])
     streams = (bool(handler.request_streaming), bool(handler.response_streaming))
     name, make_handler = _SHAPES[streams]
     behavior = getattr(handler, name)
@@ -196,11 +206,11 @@ def in_lane(
         return handler
     kind = _kind(behavior)
     if kind == "coroutine":
-        run = _run_coroutine(behavior, config, lane, sent)
+        run = _run_coroutine(behavior, config, rpc)
     elif kind == "async generator":
-        run = _run_async_generator(behavior, config, lane, sent)
+        run = _run_async_generator(behavior, config, rpc)
     else:
-        run = _run_sync(behavior, config, lane, sent, streams[1])
+        run = _run_sync(behavior, config, rpc, streams[1])
     return make_handler(
         run,
         request_deserializer=handler.request_deserializer,
@@ -225,7 +235,8 @@ class _Base:
         if not config.trust_all:
             header = config.trust_header
             sent = [v for k, v in metadata or () if k == header and isinstance(v, str)]
-        return in_lane(handler, config, lane, sent)
+        bags = [v for k, v in metadata or () if k == "baggage" and isinstance(v, str)]
+        return in_lane(handler, config, lane, sent, bags)
 
 
 class LaneServerInterceptor(_Base, grpc.ServerInterceptor):  # type: ignore[misc]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ._baggage import member_values
+from ._baggage import MAX_BYTES, member_values, without_member
 from .exceptions import InvalidLaneError
 
 if TYPE_CHECKING:
@@ -23,9 +23,12 @@ if TYPE_CHECKING:
 __all__ = [
     "LANE_PATTERN",
     "MAX_LANE_LENGTH",
+    "MAX_REPEATS",
     "environ_values",
+    "inbound_values",
     "is_valid_lane",
     "lane_from_carrier",
+    "lane_from_found",
     "lane_from_pairs",
     "lane_from_pr_id",
     "lane_from_values",
@@ -33,6 +36,8 @@ __all__ = [
 ]
 
 MAX_LANE_LENGTH = 40
+MAX_REPEATS = 16
+"""Lane, PR and baggage headers read from one request, all together."""
 LANE_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 _PR_NUMBER = re.compile(r"(?:pr-)?([0-9]{1,37})")
 
@@ -98,13 +103,13 @@ def lane_from_values(config: LaneConfig, values: HeaderValues) -> str | None:
     member of every ``baggage`` header. Invalid values are logged and skipped.
     """
     for name in config.lane_headers:
-        for value in values(name) or ():
+        for value in (values(name) or ())[:MAX_REPEATS]:
             lane = value.strip(" \t")
             if is_valid_lane(lane):
                 return lane
             dropped(name, value)
     for name in config.pr_headers:
-        for value in values(name) or ():
+        for value in (values(name) or ())[:MAX_REPEATS]:
             pr_lane = lane_from_pr_id(value, config.pr_prefix)
             if pr_lane is not None:
                 return pr_lane
@@ -118,26 +123,86 @@ def lane_from_values(config: LaneConfig, values: HeaderValues) -> str | None:
     return None
 
 
-def lane_from_pairs(
+def inbound_values(
     config: LaneConfig, pairs: Iterable[tuple[str | bytes, str | bytes]]
-) -> str | None:
-    """Pick the lane from (name, value) pairs: ASGI headers or gRPC metadata.
+) -> dict[str, list[str]] | None:
+    """Collect the values of the headers *config* reads from (name, value) pairs.
 
-    Names must be lowercase (as ASGI and gRPC give them). Only the few names the
-    config reads are decoded; a request without lane headers allocates nothing.
+    Names must be lowercase (as ASGI and gRPC give them). Only those few names are
+    decoded, so a request without lane headers allocates nothing (None). Scanning
+    stops after `MAX_REPEATS` of them: a caller repeating lane or baggage headers
+    thousands of times costs no more than one that sends a few.
     """
     keys = config.inbound_keys
     found: dict[str, list[str]] | None = None
+    seen = 0
     for name, value in pairs:
         if name in keys:
+            seen += 1
+            if seen > MAX_REPEATS:
+                break
             key = name.decode("latin-1") if isinstance(name, bytes) else name
-            text = value.decode("latin-1") if isinstance(value, bytes) else value
-            if key == config.first_header and is_valid_lane(text):
-                return text  # the highest-precedence source is valid: done
+            # Past MAX_BYTES no value is read (a lane is 40 characters): not decoded either.
+            text = value[: MAX_BYTES + 1]
+            text = text.decode("latin-1") if isinstance(text, bytes) else text
             if found is None:
                 found = {}
             found.setdefault(key, []).append(text)
-    return None if found is None else lane_from_values(config, found.get)
+    return found
+
+
+def lane_from_pairs(
+    config: LaneConfig, pairs: Iterable[tuple[str | bytes, str | bytes]]
+) -> str | None:
+    """Pick the lane from (name, value) pairs: ASGI headers or gRPC metadata."""
+    found = inbound_values(config, pairs)
+    return None if found is None else lane_from_found(config, found)
+
+
+def lane_from_found(config: LaneConfig, found: dict[str, list[str]]) -> str | None:
+    """The lane of what `inbound_values` collected; a valid first lane header decides at once."""
+    first = found.get(config.first_header) if config.first_header else None
+    if first and is_valid_lane(first[0]):
+        return first[0]
+    return lane_from_values(config, found.get)
+
+
+def without_lane_pairs(
+    config: LaneConfig, pairs: Iterable[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """ASGI *pairs* without the lane headers and without lane members in ``baggage``.
+
+    What an untrusted caller sent is removed before the app (or an OpenTelemetry
+    middleware inside ours, which extracts again) can see it.
+    """
+    keys = config.inbound_keys
+    kept: list[tuple[bytes, bytes]] = []
+    for name, value in pairs:
+        if b"_" in name and name.replace(b"_", b"-") in keys:
+            continue  # `x_lane_id`: what a CGI-style server behind this one reads as x-lane-id
+        if name in keys:
+            if name != b"baggage":
+                continue
+            rest = without_member(value.decode("latin-1"), config.baggage_key)
+            if not rest:
+                continue
+            value = rest.encode("latin-1")
+        kept.append((name, value))
+    return kept
+
+
+def scrub_environ(config: LaneConfig, environ: dict[str, Any]) -> None:
+    """Remove the lane headers, and lane members of ``baggage``, from a WSGI *environ*."""
+    *lane_keys, baggage_key = config.environ_keys
+    for key in lane_keys:
+        environ.pop(key, None)
+    sent = environ.get(baggage_key)
+    if isinstance(sent, str):
+        rest = without_member(sent, config.baggage_key)
+        if rest:
+            environ[baggage_key] = rest
+        else:
+            del environ[baggage_key]
 
 
 @lru_cache(maxsize=64)

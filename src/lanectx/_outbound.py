@@ -7,16 +7,62 @@ Client integrations (httpx, requests, grpc) call `prepare_request` per hop::
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 from opentelemetry import baggage
-from opentelemetry.context import Context
+from opentelemetry.context import Context, create_key, get_current, get_value, set_value
 
-from ._baggage import with_member, without_member
+from ._baggage import (
+    MAX_BYTES,
+    encode_members,
+    fitting,
+    list_members,
+    names,
+    with_member,
+    without_member,
+)
 from ._config import LaneConfig
 from ._context import current_lane
+from ._lane import is_valid_lane
 
-__all__ = ["prepare_request"]
+__all__ = ["prepare_request", "with_request_baggage"]
+
+_REQUEST_BAGGAGE = create_key("lanectx-request-baggage")
+# OpenTelemetry keeps all baggage under one context key; setting the whole mapping at
+# once costs one context copy instead of one per member.
+_BAGGAGE_KEY: str | None = getattr(baggage, "_BAGGAGE_KEY", None)
+
+
+def with_request_baggage(ctx: Context, text: str) -> Context:
+    """Return *ctx* holding the baggage list a request arrived with, to be passed on.
+
+    Server integrations call this; the members are parsed only when an outgoing call
+    needs them (`prepare_request`), once per distinct list.
+    """
+    return set_value(_REQUEST_BAGGAGE, text, ctx) if text else ctx
+
+
+def _with_baggage(ctx: Context, entries: dict[str, object]) -> Context:
+    if _BAGGAGE_KEY is not None:
+        return set_value(_BAGGAGE_KEY, entries, ctx)
+    ctx = baggage.clear(ctx)
+    for name, value in entries.items():
+        ctx = baggage.set_baggage(name, value, ctx)
+    return ctx
+
+
+def _request_members(current: Context, key: str) -> Context | None:
+    """The context with the request's other baggage members added, or None if it has none.
+
+    Members set in process win over those the request brought.
+    """
+    text = get_value(_REQUEST_BAGGAGE, current)
+    if not isinstance(text, str):
+        return None
+    arrived = list_members(text, key)
+    if not arrived:
+        return None
+    return _with_baggage(current, {**arrived, **baggage.get_all(current)})
 
 
 def prepare_request(
@@ -25,7 +71,8 @@ def prepare_request(
     """Set or strip the lane headers of one request to *host*, in place.
 
     *headers* must be case-insensitive (httpx, requests). To an allowed host the
-    current lane goes out as the outbound header and one baggage member. To any
+    current lane goes out as the outbound header and one baggage member, beside the
+    context's other baggage members (those the request does not set itself). To any
     other host every lane header and lane baggage member is removed, and the
     returned context (the current one without the lane) should be attached
     around the send, so instrumentations that inject baggage later add none.
@@ -33,13 +80,26 @@ def prepare_request(
     if not config.enabled:
         return None
     key = config.baggage_key
-    lane = current_lane(None, config)
+    current = get_current()
     if config.host_allowed(host):
-        if lane is not None:
-            if config.outbound_header:
-                headers[config.outbound_header] = lane
+        if not current:  # nothing current: nothing to add
+            return None
+        entries = baggage.get_all(current)
+        value = entries.get(key)
+        lane = value if isinstance(value, str) and is_valid_lane(value) else None
+        full = _request_members(current, key)
+        if full is not None:
+            entries = baggage.get_all(full)
+        if lane is not None and config.outbound_header:
+            headers[config.outbound_header] = lane
+        if entries and (lane is None or len(entries) > 1):
+            merged = _with_context_members(headers.get("baggage"), entries, key, lane)
+            if merged:
+                headers["baggage"] = merged
+        elif lane is not None:
             headers["baggage"] = with_member(headers.get("baggage"), key, lane)
-        return None
+        return full  # so instrumentations that inject baggage later send the same
+    lane = current_lane(current, config)
     for name in (*config.lane_headers, *config.pr_headers, config.outbound_header):
         if name and name in headers:
             del headers[name]
@@ -51,3 +111,16 @@ def prepare_request(
         else:
             del headers["baggage"]
     return None if lane is None else baggage.remove_baggage(key)
+
+
+def _with_context_members(
+    sent: str | None, entries: Mapping[str, object], key: str, lane: str | None
+) -> str:
+    """The request's baggage, plus the context's other members it does not set itself,
+    plus exactly one lane member when a lane is current ("" when all are empty)."""
+    rest = (without_member(sent, key) if lane is not None else sent) if sent else ""
+    added = encode_members(entries, key, names(rest) if rest else ())
+    others = ",".join(part for part in (rest, added) if part)
+    if lane is None:
+        return fitting(others, MAX_BYTES)
+    return with_member(others, key, lane)

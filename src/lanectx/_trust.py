@@ -11,13 +11,16 @@ import hmac
 import ipaddress
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import islice
 from urllib.parse import unquote
 
 from .exceptions import ConfigurationError
 
-__all__ = ["Networks", "caller_trusted", "parse_callers", "peer_host"]
+__all__ = ["Networks", "caller_trusted", "carrier_peer", "parse_callers", "peer_host"]
 
 Networks = tuple["ipaddress.IPv4Network | ipaddress.IPv6Network", ...]
+MAX_TRUST_VALUES = 8
+"""Repeated trust headers compared at most (one is enough for an honest caller)."""
 _LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
@@ -52,6 +55,24 @@ def peer_host(peer: str | None) -> str | None:
     return None
 
 
+def carrier_peer(carrier: object) -> str | None:
+    """The caller's address in a propagator carrier that holds one, else None.
+
+    OpenTelemetry's ASGI and WSGI middlewares extract from the ASGI scope
+    (``client``) and the WSGI environ (``REMOTE_ADDR``), so a propagator sees the
+    address there even when it runs in a fresh context.
+    """
+    if not isinstance(carrier, dict):
+        return None
+    if carrier.get("type") in ("http", "websocket"):
+        client = carrier.get("client")
+        return str(client[0]) if client else None
+    if "wsgi.version" in carrier:
+        address = carrier.get("REMOTE_ADDR")
+        return address if isinstance(address, str) else None
+    return None
+
+
 @lru_cache(maxsize=1024)
 def _in_networks(networks: Networks, host: str) -> bool:
     try:
@@ -79,4 +100,18 @@ def caller_trusted(
         return True
     if not sent:
         return False
-    return value is None or any(hmac.compare_digest(s.strip(), value) for s in sent)
+    return value is None or any(_equal(s, value) for s in islice(sent, MAX_TRUST_VALUES))
+
+
+def _equal(sent: object, value: str) -> bool:
+    """Compare a sent trust header with the expected *value* in constant time.
+
+    Header values are data: any text (non-ASCII too) or bytes is compared, never raised on.
+    """
+    if isinstance(sent, str):
+        given = sent.strip().encode("utf-8", "surrogatepass")
+    elif isinstance(sent, bytes):
+        given = sent.strip()
+    else:
+        return False
+    return hmac.compare_digest(given, value.encode("utf-8", "surrogatepass"))

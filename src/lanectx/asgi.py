@@ -12,7 +12,7 @@ from opentelemetry import context
 
 from ._config import LaneConfig, active_config
 from ._hop import served_by
-from ._lane import lane_from_pairs
+from ._lane import inbound_values, lane_from_found, lane_from_pairs, without_lane_pairs
 from ._server import LIFTED, request_context
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,7 +23,10 @@ class LaneMiddleware:
     """Read the lane from HTTP/WebSocket request headers and run the app in it.
 
     Invalid lane values are logged and dropped, never answered with an error; an
-    untrusted caller's lane is ignored (see `LaneConfig` trust settings). Other
+    untrusted caller's lane is ignored (see `LaneConfig` trust settings) and its lane
+    headers are removed from the scope the app sees, so an OpenTelemetry middleware
+    placed inside this one cannot extract them again. Other baggage members become
+    part of the request's context and leave on its outgoing calls. Other
     scope types (``lifespan``) pass through untouched. With
     `LaneConfig.served_header` set, HTTP responses say which version served them.
     """
@@ -41,8 +44,12 @@ class LaneMiddleware:
         scope[LIFTED] = True
         if config.served_header is not None and scope["type"] == "http":
             send = _served_sender(send, config.served_header)
-        lane, trusted = read_lane(config, scope)
-        ctx = request_context(config, lane, trusted)
+        found = inbound_values(config, scope["headers"])
+        trusted = config.trust_all or _caller_trusted(config, scope)
+        lane = lane_from_found(config, found) if found and trusted else None
+        ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
+        if not trusted:
+            scope = {**scope, "headers": without_lane_pairs(config, scope["headers"])}
         if ctx is None:
             await self.app(scope, receive, send)
             return
@@ -66,17 +73,18 @@ def _served_sender(send: Send, header: str) -> Send:
     return send_served
 
 
-def read_lane(config: LaneConfig, scope: Scope) -> tuple[str | None, bool]:
-    """Return (the request's lane, whether its caller may choose one); the lane is None if not."""
-    headers = scope["headers"]
-    if config.trust_all:
-        return lane_from_pairs(config, headers), True
+def _caller_trusted(config: LaneConfig, scope: Scope) -> bool:
     client = scope.get("client")
     name = (config.trust_header or "").encode("latin-1")
-    sent = [v.decode("latin-1") for k, v in headers if k == name]
-    if not config.caller_trusted(client[0] if client else None, sent):
+    sent = [v.decode("latin-1") for k, v in scope["headers"] if k == name]
+    return config.caller_trusted(client[0] if client else None, sent)
+
+
+def read_lane(config: LaneConfig, scope: Scope) -> tuple[str | None, bool]:
+    """Return (the request's lane, whether its caller may choose one); the lane is None if not."""
+    if not config.trust_all and not _caller_trusted(config, scope):
         return None, False
-    return lane_from_pairs(config, headers), True
+    return lane_from_pairs(config, scope["headers"]), True
 
 
 async def run_in_lane(
@@ -89,7 +97,10 @@ async def run_in_lane(
     send: Send,
 ) -> None:
     """Run *app* with *lane* current (with no lane, and none left over, when not *trusted*)."""
-    ctx = request_context(config, lane, trusted)
+    found = inbound_values(config, scope["headers"])
+    ctx = request_context(config, lane, trusted, found.get("baggage") if found else None)
+    if not trusted:
+        scope = {**scope, "headers": without_lane_pairs(config, scope["headers"])}
     if ctx is None:
         await app(scope, receive, send)
         return

@@ -74,11 +74,8 @@ def _with_interceptors(
 
 
 def _target(args: tuple[Any, ...], kwargs: dict[str, Any], options_index: int) -> str:
-    """The channel's destination: its ``grpc.default_authority`` option, else its target."""
-    options = args[options_index] if len(args) > options_index else kwargs.get("options")
-    for name, value in options or ():
-        if name == "grpc.default_authority":
-            return str(value)
+    """The channel's target: the address it dials (``grpc.default_authority`` is only a name
+    sent in the ``:authority`` header, not where the lane would go)."""
     return str(args[0] if args else kwargs.get("target", ""))
 
 

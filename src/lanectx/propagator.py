@@ -22,6 +22,7 @@ from opentelemetry.propagators.textmap import (
 from ._config import LaneConfig, active_config
 from ._context import context_with_lane, current_lane
 from ._lane import lane_from_carrier
+from ._trust import carrier_peer
 
 __all__ = ["LanePropagator"]
 
@@ -31,7 +32,9 @@ class LanePropagator(TextMapPropagator):
 
     Extraction follows the contract's precedence and sets the baggage entry; an
     invalid lane (also one that came in as a baggage member) is removed, so it is
-    never forwarded. Without *config* the active config is used (see
+    never forwarded. With trust settings, the caller's address is checked when the
+    carrier holds one (an ASGI scope, a WSGI environ), else only the trust header.
+    Without *config* the active config is used (see
     `lanectx.instrument`, `LaneConfig.from_env`).
     """
 
@@ -55,9 +58,11 @@ class LanePropagator(TextMapPropagator):
         config = self.config
         if not config.enabled:
             return context
-        header = config.trust_header
-        if header and not config.caller_trusted(None, getter.get(carrier, header)):
-            return context_with_lane(context, config, None, trusted=False)
+        if not config.trust_all:
+            header = config.trust_header
+            sent = getter.get(carrier, header) if header else None
+            if not config.caller_trusted(carrier_peer(carrier), sent):
+                return context_with_lane(context, config, None, trusted=False)
         lane = lane_from_carrier(config, carrier, lambda name: getter.get(carrier, name))
         return context_with_lane(context, config, lane)
 

@@ -17,17 +17,21 @@ from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
 from ._hop import served_by
-from ._lane import environ_values, lane_from_environ
+from ._lane import environ_values, lane_from_environ, scrub_environ
 from ._server import LIFTED, request_context
 
 __all__ = ["LaneMiddleware", "read_lane", "run_in_lane"]
 
+_BAGGAGE = "HTTP_BAGGAGE"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class LaneMiddleware:
     """Read the lane from the WSGI environ and run the app (and its body) in it.
 
+    An untrusted caller's lane is ignored and its lane headers are removed from the
+    environ, so an OpenTelemetry middleware inside this one cannot extract them
+    again. Other baggage members become part of the request's context.
     With `LaneConfig.served_header` set, responses say which version served them.
     """
 
@@ -76,7 +80,10 @@ def run_in_lane(
     start_response: Callable[..., Any],
 ) -> Iterable[bytes]:
     """Run *app* (and its body) with *lane* current (no lane when not *trusted*)."""
-    ctx = request_context(config, lane, trusted)
+    sent = environ.get(_BAGGAGE)
+    ctx = request_context(config, lane, trusted, (sent,) if isinstance(sent, str) else None)
+    if not trusted:
+        scrub_environ(config, environ)
     if ctx is None:
         return app(environ, start_response)
     token = context.attach(ctx)
