@@ -3,7 +3,7 @@
     rules = lane_rules(lane)                 # raises RulesError with a one-line message
     result = colour_lanes([(lane_a, rules_a), (lane_b, rules_b)], namespace="shop")
     result.objects                           # the one ingress-gateway EnvoyFilter, or ()
-    result.outcomes["pr-2"]                  # ("False", "ColouringConflict", "rule ...")
+    result.outcomes["pr-2"]                  # Outcome(False, "ColouringConflict", "rule ...")
 
 A Lane's rules are the rules of a colouring rules file without ``lane`` (it is the Lane's
 name), parsed by `lanectx.colouring.parse_rules`. Each rule is named ``<lane>.<name>`` at
@@ -24,7 +24,7 @@ from lanectx.routing import gateway_unsupported, render_colouring
 
 from ._lanes import Manifest
 
-__all__ = ["LANES_NAMESPACE", "Colouring", "colour_lanes", "filter_name", "lane_rules"]
+__all__ = ["LANES_NAMESPACE", "Colouring", "Outcome", "colour_lanes", "filter_name", "lane_rules"]
 
 LANES_NAMESPACE = "lanectx.dev/lanes-namespace"  # label: whose Lanes a colouring filter holds
 # Options that name files or variables of the process that runs the rule: not for Lanes.
@@ -32,11 +32,20 @@ _LOCAL_OPTIONS = ("key_file", "secret_env", "algorithms", "audience", "issuer")
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """How a Lane's rules fared: the ``Coloured`` condition's status, reason and message."""
+
+    ok: bool
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Colouring:
-    """The gateway colouring of a round: objects, and per Lane (status, reason, message)."""
+    """The gateway colouring of a round: its objects, and the outcome of each Lane."""
 
     objects: tuple[Manifest, ...]
-    outcomes: Mapping[str, tuple[str, str, str]]
+    outcomes: Mapping[str, Outcome]
 
 
 def lane_rules(lane: Mapping[str, Any]) -> Rules | None:
@@ -137,7 +146,7 @@ def colour_lanes(
     is left out and reported on its Lane with a ``Coloured=False`` outcome.
     """
     kept = _Taken()
-    outcomes: dict[str, tuple[str, str, str]] = {}
+    outcomes: dict[str, Outcome] = {}
     for lane, rules in lanes:
         problems: list[tuple[str, str]] = []
         unsupported = set(gateway_unsupported(rules))
@@ -153,9 +162,9 @@ def colour_lanes(
                 kept.add(rule)
         if problems:
             reason = problems[0][0]
-            outcomes[lane] = ("False", reason, "; ".join(text for _, text in problems))
+            outcomes[lane] = Outcome(False, reason, "; ".join(text for _, text in problems))
         else:
-            outcomes[lane] = ("True", "RulesApplied", f"{len(rules)} rule(s) at the gateway")
+            outcomes[lane] = Outcome(True, "RulesApplied", f"{len(rules)} rule(s) at the gateway")
     if not kept.rules:
         return Colouring((), outcomes)
     (envoy_filter,) = render_colouring(

@@ -23,7 +23,7 @@ from lanectx._config import LaneConfig
 from lanectx.colouring import Rules, RulesError
 from lanectx.routing import SpecError, check_lane_name, parse_spec, render
 
-from ._colouring import colour_lanes, lane_rules
+from ._colouring import Outcome, colour_lanes, lane_rules
 from ._lanes import (
     API_VERSION,
     KIND,
@@ -160,11 +160,11 @@ def _colouring(
     target: str,
     config: LaneConfig | None,
     gateway_namespace: str | None,
-) -> tuple[list[Manifest], dict[str, tuple[str, str, str]]]:
+) -> tuple[list[Manifest], dict[str, Outcome]]:
     """Return the gateway colouring objects and each colouring Lane's outcome."""
     if target != "istio":
         why = f"the {target} target has no Istio ingress gateway to colour at"
-        return [], dict.fromkeys(rules, ("False", "NoGateway", why))
+        return [], dict.fromkeys(rules, Outcome(False, "NoGateway", why))
     ordered = sorted((live[name][0] for name in rules), key=_created)
     names = [str(lane["metadata"]["name"]) for lane in ordered]
     chosen = [(name, rules[name]) for name in names]

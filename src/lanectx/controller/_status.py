@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ._colouring import Outcome
 from ._lanes import Manifest, format_time, status_of
 
 COLOURED = "Coloured"
@@ -57,7 +58,7 @@ class LaneFacts:
     problem: str | None  # the spec error or apply error that keeps the lane from running
     services: tuple[ServiceState, ...] = ()
     problem_reason: str = "InvalidSpec"
-    colouring: tuple[str, str, str] | None = None  # the Coloured condition: status, reason, why
+    colouring: Outcome | None = None  # how its colouring rules fared (None: it has none)
 
     def expired(self, now: datetime) -> bool:
         """Whether the TTL has run out at *now*."""
@@ -175,8 +176,10 @@ def lane_status(lane: Mapping[str, Any], facts: LaneFacts, now: datetime) -> dic
         ],
     }
     if facts.colouring is not None:
-        ok, why, text = facts.colouring
-        coloured = _condition(old, COLOURED, ok == "True", why, text, facts.generation, stamp)
+        outcome = facts.colouring
+        coloured = _condition(
+            old, COLOURED, outcome.ok, outcome.reason, outcome.message, facts.generation, stamp
+        )
         status["conditions"].append(coloured)
     if facts.expires_at is not None:
         status["expiresAt"] = format_time(facts.expires_at)
