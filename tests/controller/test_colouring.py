@@ -470,3 +470,14 @@ def test_a_filter_in_the_gateway_namespace_is_pruned_but_not_anothers(
     wait_for(lambda: stored_rules(mock, "istio-system") == [], what="the prune")
     assert set(mock.objects("envoyfilters", "istio-system")) == {"lanectx-colouring-shop2"}
     running.stop()
+
+
+def test_unchanged_rules_are_not_parsed_again_each_round(caplog: pytest.LogCaptureFixture) -> None:
+    """An unverified jwt rule warns once, not in every round, while its text stays the same."""
+    rules = [{"match": {"jwt": {"claim": "once-per-text", "exact": "beta"}}}]
+    lane = coloured_lane("pr-1", rules)
+    with caplog.at_level("WARNING", logger="lanectx"):
+        for minutes in range(3):
+            plan(BASE, [lane], [], NOW + timedelta(minutes=minutes))
+    warnings = [record for record in caplog.records if "once-per-text" in record.getMessage()]
+    assert len(warnings) == 1

@@ -14,6 +14,8 @@ takes first is a conflict: it is left out and reported on the later Lane.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,13 +53,29 @@ class Colouring:
 def lane_rules(lane: Mapping[str, Any]) -> Rules | None:
     """Return the colouring rules of Lane *lane*; None when its spec has none.
 
-    Raises `RulesError` (one line, naming ``spec.colouring``) for malformed rules.
+    Raises `RulesError` (one line, naming ``spec.colouring``) for malformed rules. Valid
+    rules are remembered by their text, so a round does not parse (and warn about) the
+    unchanged rules of every Lane again.
     """
     name = str(lane["metadata"]["name"])
     spec = lane.get("spec")
     raw = spec.get("colouring") if isinstance(spec, Mapping) else None
     if raw is None:
         return None
+    try:
+        text = json.dumps(raw, sort_keys=True)
+    except (TypeError, ValueError):  # not JSON: not from the API server, parse as it is
+        return _parse(name, raw)
+    return _parse_text(name, text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(name: str, text: str) -> Rules:
+    return _parse(name, json.loads(text))
+
+
+def _parse(name: str, raw: object) -> Rules:
+    """Return the rules of Lane *name* from its ``spec.colouring`` *raw*."""
     where = "spec.colouring"
     if not isinstance(raw, list):
         raise RulesError(f"{where} must be a list of rules")
