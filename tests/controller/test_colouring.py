@@ -14,11 +14,19 @@ import jsonschema
 import pytest
 import yaml
 
-from lanectx.controller import FAILED, MANAGER, PENDING, plan
+from lanectx.controller import FAILED, MANAGER, PENDING, LaneController, plan
 from lanectx.controller._reconcile import MANAGED_BY
 
 from .conftest import BASE_SPEC, NAMESPACE, Running, lane_object, validate_manifests
-from .helpers import delete_lane, event_reasons, lane_status, phase_of, put_lane, wait_for
+from .helpers import (
+    delete_lane,
+    event_reasons,
+    lane_status,
+    mark_ready,
+    phase_of,
+    put_lane,
+    wait_for,
+)
 from .kube_mock import KubeMock
 from .test_crd import lane_schema
 
@@ -481,3 +489,31 @@ def test_unchanged_rules_are_not_parsed_again_each_round(caplog: pytest.LogCaptu
             plan(BASE, [lane], [], NOW + timedelta(minutes=minutes))
     warnings = [record for record in caplog.records if "once-per-text" in record.getMessage()]
     assert len(warnings) == 1
+
+
+def test_a_restarted_controller_keeps_the_filter_and_is_silent(
+    mock: KubeMock,
+    start_controller: Callable[..., Running],
+    make_controller: Callable[..., LaneController],
+) -> None:
+    """After a restart the same filter, no status write, no Event, a conflict still reported."""
+    running = start_controller()
+    put_lane(mock, new_lane("pr-1", [{"name": "qa", "match": AGENT_PC}]))
+    wait_for(lambda: stored_coloured(mock, "pr-1") == ("True", "RulesApplied"), what="pr-1")
+    time.sleep(1.1)  # a later creation time for pr-2
+    put_lane(mock, new_lane("pr-2", [{"name": "qa", "match": AGENT_PC}]))
+    wait_for(lambda: stored_coloured(mock, "pr-2") == ("False", "ColouringConflict"), what="pr-2")
+    mark_ready(mock, "reviews-pr-1")
+    mark_ready(mock, "reviews-pr-2")
+    wait_for(lambda: phase_of(mock, "pr-1") == phase_of(mock, "pr-2") == "Ready", what="Ready")
+    wait_for(lambda: "ColouringConflict" in event_reasons(mock, "pr-2"), what="the Event")
+    wait_for(lambda: event_reasons(mock, "pr-2")[-1] == "Ready", what="the Ready Event")
+    running.stop()
+    stored = mock.objects("envoyfilters", NAMESPACE)["lanectx-colouring-shop"]["spec"]
+    events, requests = len(mock.objects("events")), len(mock.requests)
+    make_controller().reconcile()
+    fresh = mock.requests[requests:]
+    assert not [entry for entry in fresh if entry[1].endswith("/status")]
+    assert not [entry for entry in fresh if entry[0] in ("POST", "DELETE")]
+    assert len(mock.objects("events")) == events
+    assert mock.objects("envoyfilters", NAMESPACE)["lanectx-colouring-shop"]["spec"] == stored
