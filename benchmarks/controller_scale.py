@@ -6,7 +6,9 @@ beside rendering the same lanes spec alone (`lanectx.routing.render`).
 The reconcile checks each Lane on its own against the base spec, renders all of them
 together and derives every status, so it is compared with the renderer run on the same
 spec in the same round (pairs alternate which goes first). Target: a round over 300
-Lanes within 3x the render of the same spec.
+Lanes within 3x the render of the same spec. Then the same Lanes each with two colouring
+rules (a header and a percentage), beside the round without them: the rules are parsed,
+checked for conflicts and rendered into the gateway filter. Target: within 3x.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ BASE: dict[str, Any] = {
 }
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 TARGET_RATIO = 3.0
+COLOURING_RATIO = 3.0
 
 
 def lanes(count: int) -> list[dict[str, Any]]:
@@ -59,6 +62,20 @@ def lanes(count: int) -> list[dict[str, Any]]:
     return objects
 
 
+def coloured(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same Lanes, each with a header rule and a 0.1 % share of users of its own."""
+    found = []
+    for lane in objects:
+        name = lane["metadata"]["name"]
+        share = {"of": {"header": "x-user-id"}, "value": 0.1, "seed": name}
+        rules = [
+            {"name": "team", "match": {"header": {"name": "x-team", "exact": name}}},
+            {"name": "share", "match": {"percent": share}},
+        ]
+        found.append({**lane, "spec": {**lane["spec"], "colouring": rules}})
+    return found
+
+
 def spec_of(objects: list[dict[str, Any]]) -> dict[str, Any]:
     """The lanes spec the same Lanes stand for."""
     entries = {
@@ -83,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         spec = spec_of(objects)
         cases[f"render {count}"] = lambda spec=spec: render(parse_spec(spec), "istio")
         cases[f"plan {count}"] = lambda objects=objects: plan(BASE, objects, [], NOW)
+        with_rules = coloured(objects)
+        cases[f"coloured {count}"] = lambda objects=with_rules: plan(BASE, objects, [], NOW)
 
     def run(name: str) -> float:
         started = time.perf_counter()
@@ -111,6 +130,21 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print(f"Target: plan within {TARGET_RATIO:.0f}x render at {counts[-1]} lanes.")
+    pairs = [(f"plan {count}", f"coloured {count}") for count in counts]
+    samples = paired(pairs, rounds, run)
+    print()
+    print("| lanes | plan ms | with 2 colouring rules per Lane ms | ratio (median) | target |")
+    print("|---:|---:|---:|---:|---|")
+    for base, case in pairs:
+        ratio = statistics.median(b / a for a, b in zip(samples[base], samples[case], strict=True))
+        count = int(case.split()[1])
+        mark = verdict(ratio <= COLOURING_RATIO) if count == counts[-1] else ""
+        print(
+            f"| {count} | {statistics.median(samples[base]):.2f} | "
+            f"{statistics.median(samples[case]):.2f} | {ratio:.2f} | {mark} |"
+        )
+    print()
+    print(f"Target: colouring rules within {COLOURING_RATIO:.0f}x at {counts[-1]} lanes.")
     return 0
 
 

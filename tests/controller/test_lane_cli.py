@@ -179,3 +179,12 @@ def test_the_controller_command_refuses_an_unknown_target(
     """An unknown --target is one line on stderr and exit status 2."""
     assert main(["controller", "--spec", str(base_spec), "--target", "nginx"]) == 2
     assert "--target: choose from istio, gateway-api" in capsys.readouterr().err
+
+
+def test_the_controller_command_refuses_a_bad_gateway_namespace(
+    base_spec: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --gateway-namespace that is no DNS label is one line on stderr and exit status 2."""
+    argv = ["controller", "--spec", str(base_spec), "--gateway-namespace", "Istio_System"]
+    assert main(argv) == 2
+    assert "--gateway-namespace: invalid namespace 'Istio_System'" in capsys.readouterr().err

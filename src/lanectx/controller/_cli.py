@@ -88,10 +88,13 @@ def controller_main(argv: Sequence[str]) -> int:
     parser.add_argument("--target", default="istio", help="render target (as lanectx render)")
     parser.add_argument("--metrics-port", type=int, default=9090, help="0: no metrics server")
     parser.add_argument("--resync", type=float, default=300.0, help="seconds between full syncs")
+    parser.add_argument(
+        "--gateway-namespace", help="namespace of the ingress gateway (default: the Lanes')"
+    )
     _connection_options(parser)
 
     def action() -> int:
-        from lanectx.routing import TARGETS
+        from lanectx.routing import TARGETS, SpecError, check_namespace
 
         from ._controller import LaneController
         from ._metrics import Metrics
@@ -99,11 +102,22 @@ def controller_main(argv: Sequence[str]) -> int:
         args = parser.parse_args(argv)
         if args.target not in TARGETS:
             raise UsageError(f"--target: choose from {', '.join(TARGETS)}, not {args.target!r}")
+        if args.gateway_namespace is not None:
+            try:
+                check_namespace(args.gateway_namespace, "--gateway-namespace")
+            except SpecError as err:
+                raise UsageError(str(err)) from None
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         metrics = Metrics()
         server = metrics.serve(args.metrics_port) if args.metrics_port else None
         controller = LaneController(
-            _kube(args), _namespace(args), args.spec, args.target, metrics, args.resync
+            _kube(args),
+            _namespace(args),
+            args.spec,
+            args.target,
+            metrics,
+            args.resync,
+            gateway_namespace=args.gateway_namespace,
         )
         stop = threading.Event()
         if threading.current_thread() is threading.main_thread():

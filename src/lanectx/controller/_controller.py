@@ -12,6 +12,7 @@ meanwhile, and the round is simply run again.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -24,13 +25,15 @@ from typing import Any
 import urllib3
 import yaml
 
+from lanectx._config import LaneConfig
+
 from ._events import lane_event
+from ._kinds import MANAGED_KINDS, prune_scopes
 from ._kube import Kube, KubeError
 from ._lanes import API_VERSION, KIND, Manifest
 from ._metrics import Metrics
 from ._reconcile import (
     LANE_LABEL,
-    MANAGED_BY,
     MANAGER,
     Plan,
     base_problem,
@@ -42,25 +45,9 @@ __all__ = ["MANAGED_KINDS", "ControllerError", "LaneController"]
 
 logger = logging.getLogger("lanectx.controller")
 
-# Kinds the controller may have applied, per target: listed (by label) for pruning. Kinds
-# rendered for a target not named here are pruned once the plan holds one of them.
-_COMMON_KINDS = (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"))
-MANAGED_KINDS = {
-    "istio": (
-        *_COMMON_KINDS,
-        ("networking.istio.io/v1", "DestinationRule"),
-        ("networking.istio.io/v1", "VirtualService"),
-        ("networking.istio.io/v1alpha3", "EnvoyFilter"),
-    ),
-    "gateway-api": (*_COMMON_KINDS, ("gateway.networking.k8s.io/v1", "HTTPRoute")),
-}
-
 
 class ControllerError(Exception):
     """A round could not run (bad base spec); nothing was changed."""
-
-
-_SELECTOR = f"{MANAGED_BY}={MANAGER}"
 
 
 def _reason(err: Exception) -> str:
@@ -74,8 +61,9 @@ def _reason(err: Exception) -> str:
     return "unexpected"
 
 
-def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
-    return str(obj["kind"]), str(obj["metadata"]["name"])
+def _key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    meta = obj["metadata"]
+    return str(obj["kind"]), str(meta.get("namespace", "")), str(meta["name"])
 
 
 class LaneController:
@@ -91,14 +79,17 @@ class LaneController:
         resync: float = 300.0,
         watch_timeout: int = 60,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        gateway_namespace: str | None = None,
     ) -> None:
         self.kube, self.namespace, self.spec_path, self.target = kube, namespace, spec_path, target
+        self.gateway_namespace = gateway_namespace or namespace  # of the colouring EnvoyFilter
         self.metrics = metrics or Metrics()
         self.resync, self.watch_timeout, self.clock = resync, watch_timeout, clock
         self.settle = 0.05
+        self.config = LaneConfig.from_env()  # the headers the gateway colouring filter uses
         self._wake = threading.Event()
         self._round = threading.Lock()
-        self._applied: dict[tuple[str, str], str] = {}
+        self._applied: dict[tuple[str, str, str], str] = {}
         self._next_expiry: datetime | None = None
         self._seen: dict[str, str] = {}  # lane -> uid, as of the last round
 
@@ -120,10 +111,14 @@ class LaneController:
             lanes, _ = self.kube.list(API_VERSION, KIND, self.namespace)
             deployments, _ = self.kube.list("apps/v1", "Deployment", self.namespace, LANE_LABEL)
             now = self.clock()
-            result = plan(base, lanes, deployments, now, self.target)
+            planned = functools.partial(
+                plan, base, lanes, deployments, now, self.target,
+                config=self.config, gateway_namespace=self.gateway_namespace,
+            )  # fmt: skip
+            result = planned()
             failures = self._apply([obj for obj in result.objects if lane_of(obj)])
             if failures:  # leave those lanes out of the routes
-                result = plan(base, lanes, deployments, now, self.target, failures)
+                result = planned(failures)
             self._apply([obj for obj in result.objects if lane_of(obj) is None])
             self._prune(result, now)
             conflict = self._write_statuses(result, now)
@@ -160,14 +155,11 @@ class LaneController:
         """Delete the objects this controller made that the plan no longer holds."""
         wanted = {_key(obj) for obj in result.objects}
         live = {item.name for item in result.lanes}
-        kinds = dict.fromkeys(MANAGED_KINDS.get(self.target, _COMMON_KINDS))
-        kinds.update(dict.fromkeys((str(o["apiVersion"]), str(o["kind"])) for o in result.objects))
+        where = prune_scopes(result.objects, self.target, self.namespace, self.gateway_namespace)
         removed = {lane: uid for lane, uid in self._seen.items() if lane not in live}
-        for api_version, kind in kinds:
+        for api_version, kind, namespace, selector in where:
             try:
-                items, _ = self.kube.list(
-                    api_version, kind, self.namespace, f"{MANAGED_BY}={MANAGER}"
-                )
+                items, _ = self.kube.list(api_version, kind, namespace, selector)
             except KubeError as err:
                 if err.status == 404:  # that API is not installed
                     continue

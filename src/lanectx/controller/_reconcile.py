@@ -6,7 +6,9 @@
 
 All Lanes go into one lanes spec, rendered by `lanectx.routing.render`, so the shared
 objects (VirtualService, DestinationRule, HTTPRoute, the lane map) always hold every
-live lane. The stable workloads of the base spec are left to the base install.
+live lane; their colouring rules go into one ingress-gateway EnvoyFilter, Lanes ordered
+by creation time, then name. The stable workloads of the base spec are left to the base
+install.
 """
 
 from __future__ import annotations
@@ -14,12 +16,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
+from lanectx._config import LaneConfig
+from lanectx.colouring import Rules, RulesError
 from lanectx.routing import SpecError, check_lane_name, parse_spec, render
 
-from ._lanes import API_VERSION, KIND, Manifest, expires_at, lane_entry, spec_changed_at
+from ._colouring import Outcome, colour_lanes, lane_rules
+from ._lanes import (
+    API_VERSION,
+    KIND,
+    Manifest,
+    expires_at,
+    lane_entry,
+    parse_time,
+    spec_changed_at,
+)
 from ._status import LaneFacts, ServiceState, deployment_state, lane_status, status_events
 
 __all__ = [
@@ -126,6 +139,39 @@ def _owned(obj: Manifest, lane: LanePlan | None) -> Manifest:
     return {**obj, "metadata": meta}
 
 
+def _rules(lane: Manifest) -> tuple[Rules | None, str | None]:
+    """Return the colouring rules of *lane* and why they are invalid (None when valid)."""
+    try:
+        return lane_rules(lane), None
+    except RulesError as err:
+        return None, str(err)
+
+
+def _created(lane: Manifest) -> tuple[datetime, str]:
+    """The colouring order of *lane*: creation time (unknown: last), then name."""
+    created = parse_time(lane["metadata"].get("creationTimestamp"))
+    return created or datetime.max.replace(tzinfo=timezone.utc), str(lane["metadata"]["name"])
+
+
+def _colouring(
+    base: Mapping[str, Any],
+    live: Mapping[str, tuple[Manifest, LaneFacts]],
+    rules: Mapping[str, Rules],
+    target: str,
+    config: LaneConfig | None,
+    gateway_namespace: str | None,
+) -> tuple[list[Manifest], dict[str, Outcome]]:
+    """Return the gateway colouring objects and each colouring Lane's outcome."""
+    if target != "istio":
+        why = f"the {target} target has no Istio ingress gateway to colour at"
+        return [], dict.fromkeys(rules, Outcome(False, "NoGateway", why))
+    ordered = sorted((live[name][0] for name in rules), key=_created)
+    names = [str(lane["metadata"]["name"]) for lane in ordered]
+    chosen = [(name, rules[name]) for name in names]
+    result = colour_lanes(chosen, str(base["namespace"]), config, gateway_namespace)
+    return list(result.objects), dict(result.outcomes)
+
+
 def plan(
     base: Mapping[str, Any],
     lanes: Sequence[Manifest],
@@ -133,6 +179,8 @@ def plan(
     now: datetime,
     target: str = "istio",
     failed: Mapping[str, str] | None = None,
+    config: LaneConfig | None = None,
+    gateway_namespace: str | None = None,
 ) -> Plan:
     """Return the objects to apply and each Lane's status for *lanes* over *base*.
 
@@ -140,6 +188,9 @@ def plan(
     that cannot be rendered gets phase Failed and takes no part; an expired one keeps
     its status and loses its objects and routes. *failed* names the lanes whose own
     objects the API server refused (with why): Failed too, and left out of the routes.
+    Malformed colouring rules make a Lane Failed (``InvalidColouring``); *config* names
+    the headers the gateway's colouring filter reads and sets, *gateway_namespace* where
+    it goes (default: the base spec's namespace).
     """
     failed = failed or {}
     live: dict[str, tuple[Manifest, LaneFacts]] = {}
@@ -150,6 +201,7 @@ def plan(
     wanted = {str(lane["metadata"]["name"]): lane_entry(lane) for lane in current}
     problems = _problems(base, wanted)
     entries: dict[str, dict[str, Any]] = {}
+    colouring: dict[str, Rules] = {}
     for lane in current:
         meta = lane["metadata"]
         name = str(meta["name"])
@@ -161,12 +213,19 @@ def plan(
             expires_at=expires_at(lane, changed),
             problem=problems.get(name),
         )
+        rules, invalid = _rules(lane)
+        if facts.problem is None and invalid is not None:
+            facts = dataclasses.replace(facts, problem=invalid, problem_reason="InvalidColouring")
         if facts.problem is None and name in failed:
             facts = dataclasses.replace(facts, problem=failed[name], problem_reason="ApplyFailed")
         live[name] = (lane, facts)
         if facts.problem is None and not facts.expired(now):
             entries[name] = entry
+            if rules is not None:
+                colouring[name] = rules
     rendered = render(parse_spec({**base, "lanes": entries}), target)
+    coloured, outcomes = _colouring(base, live, colouring, target, config, gateway_namespace)
+    rendered = [*rendered, *coloured]
     observed = {str(item["metadata"]["name"]): item for item in deployments}
     states: dict[str, list[ServiceState]] = {}
     for obj in rendered:
@@ -176,7 +235,9 @@ def plan(
             states.setdefault(lane_name, []).append(state)
     results: dict[str, LanePlan] = {}
     for name, (lane, facts) in live.items():
-        facts = dataclasses.replace(facts, services=tuple(states.get(name, ())))
+        facts = dataclasses.replace(
+            facts, services=tuple(states.get(name, ())), colouring=outcomes.get(name)
+        )
         status = lane_status(lane, facts, now)
         uid = str(lane["metadata"].get("uid", ""))
         events = tuple(status_events(lane, status))

@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ._colouring import Outcome
 from ._lanes import Manifest, format_time, status_of
 
+COLOURED = "Coloured"
+
 __all__ = [
+    "COLOURED",
     "EXPIRED",
     "FAILED",
     "PENDING",
@@ -54,6 +58,7 @@ class LaneFacts:
     problem: str | None  # the spec error or apply error that keeps the lane from running
     services: tuple[ServiceState, ...] = ()
     problem_reason: str = "InvalidSpec"
+    colouring: Outcome | None = None  # how its colouring rules fared (None: it has none)
 
     def expired(self, now: datetime) -> bool:
         """Whether the TTL has run out at *now*."""
@@ -170,6 +175,12 @@ def lane_status(lane: Mapping[str, Any], facts: LaneFacts, now: datetime) -> dic
             _condition(old, "Ready", phase == READY, reason, message, facts.generation, stamp),
         ],
     }
+    if facts.colouring is not None:
+        outcome = facts.colouring
+        coloured = _condition(
+            old, COLOURED, outcome.ok, outcome.reason, outcome.message, facts.generation, stamp
+        )
+        status["conditions"].append(coloured)
     if facts.expires_at is not None:
         status["expiresAt"] = format_time(facts.expires_at)
     return status
@@ -178,7 +189,8 @@ def lane_status(lane: Mapping[str, Any], facts: LaneFacts, now: datetime) -> dic
 def status_events(lane: Mapping[str, Any], status: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """Return the Events (type, reason, message) that moving *lane* to *status* makes.
 
-    One per new generation seen and one per phase change: the audit trail of the lane.
+    One per new generation seen, one per phase change and one per change of the
+    ``Coloured`` condition: the audit trail of the lane.
     """
     old = status_of(lane)
     events: list[tuple[str, str, str]] = []
@@ -196,4 +208,12 @@ def status_events(lane: Mapping[str, Any], status: Mapping[str, Any]) -> list[tu
                 f"{old.get('phase') or 'New'} -> {status['phase']}: {ready['message']}",
             )
         )
+    coloured = next((item for item in status["conditions"] if item["type"] == COLOURED), None)
+    before = next((item for item in _conditions(old) if item.get("type") == COLOURED), {})
+    if coloured is not None and (before.get("status"), before.get("reason")) != (
+        coloured["status"],
+        coloured["reason"],
+    ):
+        kind = "Normal" if coloured["status"] == "True" else "Warning"
+        events.append((kind, coloured["reason"], coloured["message"]))
     return events

@@ -12,6 +12,7 @@ Needs PyYAML (the ``render`` extra) to read specs and write YAML::
 
 from __future__ import annotations
 
+from ._colour_lua import gateway_unsupported, render_colouring
 from ._errors import SpecError, UnsupportedRouteError
 from ._lanemap import lane_map_configmap, lanes_in_cluster
 from ._match import any_member_regex, baggage_regex
@@ -35,11 +36,13 @@ __all__ = [
     "check_lane_name",
     "check_namespace",
     "files_by_kind",
+    "gateway_unsupported",
     "lane_map_configmap",
     "lanes_in_cluster",
     "load_spec",
     "parse_spec",
     "render",
+    "render_colouring",
     "render_lane",
     "render_routes",
     "to_yaml",

@@ -29,7 +29,13 @@ from ..colouring import (
 from ._colour_lua_source import LUA_PROGRAM
 from ._lua import lua_string
 
-__all__ = ["FILTER_NAME", "colouring_http_filter", "colouring_lua", "render_colouring"]
+__all__ = [
+    "FILTER_NAME",
+    "colouring_http_filter",
+    "colouring_lua",
+    "gateway_unsupported",
+    "render_colouring",
+]
 
 FILTER_NAME = "lanectx.colour_lane"
 _LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
@@ -69,6 +75,11 @@ def _test(matcher: object) -> dict[str, Any] | None:
             "threshold": matcher.threshold,
         }
     return None
+
+
+def gateway_unsupported(rules: Sequence[Rule]) -> list[str]:
+    """Return the names of the rules of *rules* the gateway cannot run (regex, query, jwt...)."""
+    return [rule.name for rule in rules if any(_test(item) is None for item in rule.matchers)]
 
 
 def _lua_rules(rules: Sequence[Rule], skip_unsupported: bool) -> tuple[list[str], list[str]]:
@@ -130,6 +141,7 @@ def render_colouring(
     namespace: str = "istio-system",
     selector: dict[str, str] | None = None,
     skip_unsupported: bool = False,
+    name: str = "lanectx-colour-lanes",
 ) -> list[dict[str, Any]]:
     """Return the EnvoyFilter colouring requests at the ingress gateway by *rules*.
 
@@ -156,7 +168,7 @@ def render_colouring(
         {
             "apiVersion": "networking.istio.io/v1alpha3",
             "kind": "EnvoyFilter",
-            "metadata": {"name": "lanectx-colour-lanes", "namespace": namespace},
+            "metadata": {"name": name, "namespace": namespace},
             "spec": {
                 "workloadSelector": {"labels": selector or {"istio": "ingressgateway"}},
                 "priority": 10,
