@@ -13,8 +13,8 @@ The allowlist is judged on the host the request is addressed to: the URL's host
 absolute URL through a proxy. Under requests (itself patched) or a ``PoolManager``
 the outer hop has decided and the pool adds nothing. Caller headers are never
 changed in place: a changed copy is sent. With ``LaneConfig(routing="client")`` a
-``PoolManager`` call goes where the lane map sends it (a pool made for one host
-keeps dialling that host).
+``PoolManager`` call goes where the lane map sends it, and a pool used directly sends
+a rerouted call through a child pool it owns (`_urllib3_routes`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ from ._headers import HeaderView
 from ._outbound import prepare_request
 from ._patch import patch
 from ._prepared import PREPARED
+from ._urllib3_routes import addressed, close_children, parent_of, route_pool
+from .lanemap._calls import with_route
+from .lanemap._route import Route
 
 __all__: list[str] = []
 
@@ -90,6 +93,19 @@ def _send(
     return in_context, headers
 
 
+def _in_route(call: Callable[..., Any], route: Route) -> Callable[..., Any]:
+    """*call*, made in the context of the moment carrying *route* for the call's span."""
+
+    def in_route(*args: Any, **kwargs: Any) -> Any:
+        token = context.attach(with_route(route))
+        try:
+            return call(*args, **kwargs)
+        finally:
+            context.detach(token)
+
+    return in_route
+
+
 def _install(config: LaneConfig) -> Callable[[], None]:
     """Patch `PoolManager.urlopen` and `HTTPConnectionPool.urlopen`; return the undo."""
 
@@ -111,6 +127,8 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
         return urlopen
 
+    routing = config.routing == "client"
+
     def make_pool(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def urlopen(
@@ -118,23 +136,47 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         ) -> Any:
             if not switch.on or PREPARED.get():
                 return original(self, method, url, *args, **kwargs)
+            if routing and (parent := parent_of(self)) is not None:
+                # A redirect or retry the child follows itself: the owner decides it again.
+                return parent.urlopen(method, url, *args, **kwargs)
             positional = len(args) > _HEADERS
             sent = args[_HEADERS] if positional else kwargs.get("headers")
+            target, route, inner = self, None, original
+            if routing and kwargs.get("assert_same_host", True) and self.is_same_host(url):
+                target, route = route_pool(config, self)
+                if route is not None:
+                    inner = _in_route(original, route)
             call, headers = _send(
-                config, original, _pool_host(self, url), self.headers if sent is None else sent
+                config, inner, _pool_host(self, url), self.headers if sent is None else sent
             )
+            if target is not self:
+                headers = addressed(self, headers)
+                if url.startswith(("http://", "https://")):
+                    url = parse_url(url).request_uri  # the child's own host is another
             if positional:
                 args = (*args[:_HEADERS], headers, *args[_HEADERS + 1 :])
             else:
                 kwargs["headers"] = headers
-            return call(self, method, url, *args, **kwargs)
+            return call(target, method, url, *args, **kwargs)
 
         return urlopen
 
+    def make_close(original: Any, switch: Any) -> Any:
+        @functools.wraps(original)
+        def close(self: HTTPConnectionPool) -> None:
+            original(self)
+            if switch.on:
+                close_children(self)
+
+        return close
+
     undo_manager = patch(PoolManager, "urlopen", make_manager)
     undo_pool = patch(HTTPConnectionPool, "urlopen", make_pool)
+    undo_close = patch(HTTPConnectionPool, "close", make_close) if routing else None
 
     def undo() -> None:
+        if undo_close is not None:
+            undo_close()
         undo_pool()
         undo_manager()
 

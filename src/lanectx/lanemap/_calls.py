@@ -26,6 +26,7 @@ __all__ = [
     "route_of",
     "routed",
     "want_route_context",
+    "with_route",
 ]
 
 ATTRIBUTE_VERSION = "lane.route.version"  # the lane whose version served the call, or stable
@@ -55,6 +56,11 @@ def routed(
     if _wanted:
         return route, context.set_value(_ROUTE, route)
     return (route, None) if route.rerouted(host or "", port) else None
+
+
+def with_route(route: Route, ctx: Context | None = None) -> Context:
+    """Return *ctx* (default: the current context) carrying *route* for the call's span."""
+    return context.set_value(_ROUTE, route, ctx)
 
 
 def route_of(ctx: Context | None = None) -> Route | None:

@@ -1,0 +1,224 @@
+"""Routing without a mesh: urllib.request calls and urllib3 pools used directly."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import urllib3
+from urllib3.connectionpool import HTTPConnectionPool
+
+import lanectx
+from lanectx import LaneConfig
+
+from .servers import CaptureServer
+
+Send = Callable[[int, str], dict[str, Any]]  # (port, path) -> the answering server's record
+
+
+def _urlopen(port: int, path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://localhost:{port}{path}", timeout=10) as response:
+        result: dict[str, Any] = json.load(response)
+    return result
+
+
+def _opener(port: int, path: str) -> dict[str, Any]:
+    opener = urllib.request.build_opener()
+    request = urllib.request.Request(f"http://localhost:{port}{path}", headers={"X-Own": "1"})
+    with opener.open(request, timeout=10) as response:
+        result: dict[str, Any] = json.load(response)
+    return result
+
+
+def _pool(port: int, path: str) -> dict[str, Any]:
+    with HTTPConnectionPool("localhost", port, maxsize=2) as pool:
+        result: dict[str, Any] = pool.request("GET", path).json()
+    return result
+
+
+def _pool_absolute_url(port: int, path: str) -> dict[str, Any]:
+    with urllib3.connection_from_url(f"http://localhost:{port}") as pool:
+        response = pool.urlopen("GET", f"http://localhost:{port}{path}")
+        result: dict[str, Any] = json.loads(response.data)
+    return result
+
+
+CLIENTS = [_urlopen, _opener, _pool, _pool_absolute_url]
+
+
+@pytest.fixture(params=CLIENTS, ids=lambda f: f.__name__[1:])
+def send(request: pytest.FixtureRequest) -> Send:
+    """Each client, as a function (port, path) -> the record of the server that answered."""
+    fn: Send = request.param
+    return fn
+
+
+@pytest.fixture
+def lane_server() -> Iterator[CaptureServer]:
+    """The lane pr-31's version of the service (the stable one is the `capture` server)."""
+    with CaptureServer() as server:
+        yield server
+
+
+def _write_map(path: Path, lanes: list[str], lane_server: CaptureServer) -> None:
+    endpoints = {"localhost": {"pr-31": f"127.0.0.1:{lane_server.port}"}}
+    fresh = path.with_suffix(".new")
+    fresh.write_text(json.dumps({"services": {"localhost": lanes}, "endpoints": endpoints}))
+    fresh.replace(path)
+
+
+@pytest.fixture
+def lane_map(tmp_path: Path, lane_server: CaptureServer) -> Path:
+    """A lane map: service ``localhost`` has a pr-31 version at the lane server."""
+    path = tmp_path / "lanes.json"
+    _write_map(path, ["pr-31"], lane_server)
+    return path
+
+
+def _where(capture: CaptureServer, lane_server: CaptureServer) -> list[str]:
+    return [name for name, s in (("stable", capture), ("lane", lane_server)) if s.requests]
+
+
+@pytest.mark.parametrize(
+    ("lane", "expected"), [("pr-31", "lane"), ("pr-9", "stable"), (None, "stable")]
+)
+def test_call_goes_to_the_lane_version_only_when_the_map_has_it(
+    capture: CaptureServer,
+    lane_server: CaptureServer,
+    lane_map: Path,
+    send: Send,
+    lane: str | None,
+    expected: str,
+) -> None:
+    """pr-31 reaches its version; a lane without one, and no lane, reach stable."""
+    lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
+    with lanectx.use_lane(lane) if lane else contextlib.nullcontext():
+        record = send(capture.port, "/c")
+    assert _where(capture, lane_server) == [expected]
+    if lane is not None:
+        assert record["headers"]["x-lane-id"] == lane  # the lane headers are sent as usual
+    else:
+        assert "x-lane-id" not in record["headers"]
+    # The version reached is asked for the address the caller used (docs/meshless.md).
+    assert [v for k, v in record["all"] if k == "host"] == [f"localhost:{capture.port}"]
+
+
+def test_mesh_mode_never_reroutes(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path, send: Send
+) -> None:
+    """With the default routing (mesh) the map is not used: the call dials what it names."""
+    lanectx.instrument(LaneConfig(lane_map=str(lane_map)))
+    with lanectx.use_lane("pr-31"):
+        record = send(capture.port, "/c")
+    assert _where(capture, lane_server) == ["stable"]
+    assert record["headers"]["x-lane-id"] == "pr-31"
+
+
+def test_host_outside_the_allowlist_is_never_rerouted(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path, send: Send
+) -> None:
+    """A host lanes may not reach is dialled as addressed, and gets no lane."""
+    config = LaneConfig(routing="client", lane_map=str(lane_map), allowed_hosts=("other",))
+    lanectx.instrument(config)
+    with lanectx.use_lane("pr-31"):
+        record = send(capture.port, "/c")
+    assert _where(capture, lane_server) == ["stable"]
+    assert "x-lane-id" not in record["headers"]
+
+
+@pytest.mark.parametrize("form", ["absolute", "relative"])
+def test_each_redirect_hop_is_routed_again(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path, send: Send, form: str
+) -> None:
+    """A redirect back to the service is decided again: both hops reach the lane version."""
+    lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
+    target = f"http://localhost:{capture.port}/landed" if form == "absolute" else "/landed"
+    with lanectx.use_lane("pr-31"):
+        record = send(capture.port, f"/redirect?to={target}")
+    assert [r["path"] for r in lane_server.requests] == [f"/redirect?to={target}", "/landed"]
+    assert capture.requests == []
+    assert record["headers"]["host"] == f"localhost:{capture.port}"
+
+
+# A pool given an absolute URL sends it as the request target when not rerouted (the
+# capture server then answers instead of redirecting); a rerouted call sends its path.
+@pytest.mark.parametrize("client", [_urlopen, _opener, _pool], ids=lambda f: f.__name__[1:])
+def test_a_redirect_hop_outside_a_lane_goes_to_stable(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path, client: Send
+) -> None:
+    """Without a lane both hops of a redirect stay on stable."""
+    lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
+    client(capture.port, "/redirect?to=/landed")
+    assert [r["path"] for r in capture.requests] == ["/redirect?to=/landed", "/landed"]
+    assert lane_server.requests == []
+
+
+def test_the_map_is_reloaded(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path, send: Send
+) -> None:
+    """A lane added to the map file is routed within about a second, with no restart."""
+    _write_map(lane_map, [], lane_server)
+    lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
+    with lanectx.use_lane("pr-31"):
+        send(capture.port, "/before")
+        assert _where(capture, lane_server) == ["stable"]
+        _write_map(lane_map, ["pr-31"], lane_server)
+        deadline = time.monotonic() + 3
+        while not lane_server.requests and time.monotonic() < deadline:
+            send(capture.port, "/after")
+            time.sleep(0.05)
+    assert [r["path"] for r in lane_server.requests] == ["/after"]
+
+
+def test_one_pool_serves_calls_of_many_lanes(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path
+) -> None:
+    """One pool used directly sends each call to its own lane's version or to stable."""
+    lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
+    with HTTPConnectionPool("localhost", capture.port) as pool:
+        for n in range(6):
+            with lanectx.use_lane("pr-31") if n % 2 else contextlib.nullcontext():
+                assert pool.request("GET", f"/c/{n}").status == 200
+    assert [r["path"] for r in lane_server.requests] == ["/c/1", "/c/3", "/c/5"]
+    assert [r["path"] for r in capture.requests] == ["/c/0", "/c/2", "/c/4"]
+
+
+def test_child_pools_are_bounded_and_closed_with_their_pool(
+    capture: CaptureServer,
+    lane_server: CaptureServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond the bound the oldest child pool is closed; closing the pool closes the rest."""
+    from lanectx import _urllib3_routes
+
+    monkeypatch.setattr(_urllib3_routes, "MAX_CHILDREN", 2)
+    path = tmp_path / "lanes.json"
+    endpoints = {
+        "pr-1": f"127.0.0.1:{lane_server.port}",
+        "pr-2": f"localhost:{lane_server.port}",
+        "pr-3": f"127.0.0.1:{capture.port}",
+    }
+    services = {"services": {"localhost": list(endpoints)}, "endpoints": {"localhost": endpoints}}
+    path.write_text(json.dumps(services))
+    lanectx.instrument(LaneConfig(routing="client", lane_map=str(path)))
+    pool = HTTPConnectionPool("localhost", capture.port)
+    children = []
+    for lane in endpoints:
+        with lanectx.use_lane(lane):
+            response = pool.request("GET", "/c")
+        assert response.status == 200
+        children.append(response._pool)
+    assert len({id(child) for child in children}) == 3
+    assert all(child is not pool for child in children)
+    assert children[0].pool is None  # the oldest, closed beyond the bound
+    assert [child.pool is None for child in children[1:]] == [False, False]
+    pool.close()
+    assert [child.pool is None for child in children] == [True, True, True]
+    assert (len(lane_server.requests), len(capture.requests)) == (2, 1)
