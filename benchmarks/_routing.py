@@ -3,21 +3,25 @@
     from _routing import hop_rows, rpc_rows
 
 `hop_rows` times the hop lanectx patches on its own, as client_overhead.py does:
-httpx ``Client._send_single_request`` and ``requests.Session.send`` replaced by ones
-answering at once and wrapped by ``lanectx.instrument()``, once in mesh mode (the
-baseline: lane headers only) and once in client routing mode; for gRPC the routing
-channel's per-call choice over a channel answering at once, against that channel
-called directly. `rpc_rows` times whole unary RPCs to a real server on 127.0.0.1
-through a channel made by ``lanectx.instrument()`` in each mode. Each with a lane
+httpx ``Client._send_single_request``, ``requests.Session.send``, urllib's
+``AbstractHTTPHandler.do_open`` and urllib3's ``HTTPConnectionPool.urlopen`` (a pool
+used directly) replaced by ones answering at once and wrapped by
+``lanectx.instrument()``, once in mesh mode (the baseline: lane headers only) and
+once in client routing mode; for gRPC the routing channel's per-call choice over a
+channel answering at once, against that channel called directly. `rpc_rows` times
+whole unary RPCs to a real server on 127.0.0.1 through a channel made by
+``lanectx.instrument()`` in each mode. Each with a lane
 the map lists (``pr-123``), one it does not (``pr-9``) and no lane. Rounds alternate
 the two modes; the map file's reads and checks are counted over the timed calls.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +31,7 @@ from typing import Any
 import grpc
 import httpx
 import requests
+import urllib3
 from _bench import paired, spread, summary, verdict
 
 import lanectx
@@ -103,17 +108,34 @@ def _http_hops() -> tuple[dict[str, Callable[[], Any]], Callable[[], None]]:
     answer = requests.Response()
     answer.status_code = 200
     response = httpx.Response(200)
-    saved = (httpx.Client.__dict__["_send_single_request"], requests.Session.__dict__["send"])
+    handler = urllib.request.HTTPHandler()
+    handler.add_parent(urllib.request.OpenerDirector())
+    opened = handler.do_request_(urllib.request.Request(URL))  # with its Host, as urlopen's
+    Pool = urllib3.HTTPConnectionPool
+    pool = Pool("reviews", 9080)
+    saved = (
+        httpx.Client.__dict__["_send_single_request"],
+        requests.Session.__dict__["send"],
+        urllib.request.AbstractHTTPHandler.__dict__["do_open"],
+        Pool.__dict__["urlopen"],
+    )
     httpx.Client._send_single_request = lambda self, request, *a, **k: response  # type: ignore[method-assign]
     requests.Session.send = lambda self, request, **kwargs: answer  # type: ignore[method-assign]
+    urllib.request.AbstractHTTPHandler.do_open = lambda self, cls, req, **kw: answer  # type: ignore[method-assign]
+    Pool.urlopen = lambda self, method, url, *args, **kwargs: answer  # type: ignore[method-assign]
 
     def restore() -> None:
         httpx.Client._send_single_request = saved[0]  # type: ignore[method-assign]
         requests.Session.send = saved[1]  # type: ignore[method-assign]
+        urllib.request.AbstractHTTPHandler.do_open = saved[2]  # type: ignore[method-assign]
+        Pool.urlopen = saved[3]  # type: ignore[method-assign]
+        pool.close()
 
     return {
         "httpx": lambda: httpx.Client._send_single_request(client, request),
         "requests": lambda: requests.Session.send(session, prepared),
+        "urllib": lambda: handler.do_open(http.client.HTTPConnection, opened),
+        "urllib3 pool": lambda: Pool.urlopen(pool, "GET", "/"),
     }, restore
 
 
@@ -156,6 +178,8 @@ def hop_rows(rounds: int, n: int) -> Rows:
         calls: dict[str, dict[str, Callable[[], Any]]] = {
             "httpx": {"mesh": hops["httpx"], "client": hops["httpx"]},
             "requests": {"mesh": hops["requests"], "client": hops["requests"]},
+            "urllib": {"mesh": hops["urllib"], "client": hops["urllib"]},
+            "urllib3 pool": {"mesh": hops["urllib3 pool"], "client": hops["urllib3 pool"]},
             "grpc": {"mesh": lambda: bare_rpc(b""), "client": lambda: routed_rpc(b"")},
         }
         configs = {"mesh": mesh, "client": client}

@@ -7,9 +7,9 @@ settings), at most `MAX_CHILDREN` per pool (the oldest is closed beyond that), a
 closed when the pool is closed. A hop the child follows itself (a redirect, a retry)
 goes back to the pool, which decides it again::
 
-    target, route = route_pool(config, pool)   # (pool, None): as addressed, nothing to say
-    if target is not pool:
-        headers = addressed(pool, headers)      # Host: the pool's address
+    target, host, route = route_pool(config, pool)   # (pool, None, None): as addressed
+    if host is not None:
+        headers = {**headers, "Host": host}   # unless the caller set a Host
     original_urlopen(target, method, path, body, headers, ...)
 """
 
@@ -20,15 +20,14 @@ import threading
 import weakref
 from typing import Any
 
-from urllib3 import HTTPHeaderDict
 from urllib3.connection import port_by_scheme
 from urllib3.connectionpool import HTTPConnectionPool
 
 from ._config import LaneConfig
-from .lanemap._calls import route_of, routed
+from .lanemap._calls import routed
 from .lanemap._route import Route
 
-__all__ = ["MAX_CHILDREN", "addressed", "close_children", "parent_of", "route_pool"]
+__all__ = ["MAX_CHILDREN", "close_children", "parent_of", "route_pool"]
 
 MAX_CHILDREN = 32  # far above the lanes one service has
 _CHILDREN = "_lanectx_children"
@@ -61,7 +60,7 @@ def close_children(pool: HTTPConnectionPool) -> None:
     """Close the child pools of *pool* (called when *pool* is closed)."""
     with _lock:
         children = vars(pool).pop(_CHILDREN, None)
-    for child in (children or {}).values():
+    for child, _ in (children or {}).values():
         child.close()
 
 
@@ -86,57 +85,59 @@ def _copy(pool: HTTPConnectionPool, host: str, port: int | None) -> HTTPConnecti
         return None
 
 
-def _child(pool: HTTPConnectionPool, host: str, port: int | None) -> HTTPConnectionPool | None:
+def _child(pool: HTTPConnectionPool, host: str, port: int | None) -> tuple[Any, str] | None:
+    """(the child pool of *pool* for *host*:*port*, the Host header of *pool*'s address)."""
     key = (host, port)
     children = vars(pool).get(_CHILDREN)
-    child = None if children is None else children.get(key)
-    if child is not None:
-        return child  # type: ignore[no-any-return]
+    found = None if children is None else children.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     oldest = None
     with _lock:
         if pool.pool is None:  # closed: the pool's own call raises ClosedPoolError
             return None
         children = vars(pool).setdefault(_CHILDREN, {})
-        child = children.get(key)
-        if child is None:
+        found = children.get(key)
+        if found is None:
             child = _copy(pool, host, port)
             if child is None:
                 return None
             vars(child)[_PARENT] = weakref.ref(pool)
-            children[key] = child
+            found = children[key] = child, _addressed(pool)
             if len(children) > MAX_CHILDREN:
-                oldest = children.pop(next(iter(children)))
+                oldest = children.pop(next(iter(children)))[0]
     if oldest is not None:
         oldest.close()
-    return child
+    return found
 
 
-def addressed(pool: HTTPConnectionPool, headers: Any) -> Any:
-    """A copy of *headers* naming *pool*'s address as Host (as http.client would send it)."""
-    sent = HTTPHeaderDict(headers or {})
-    if "host" not in sent:
-        host = f"[{pool.host}]" if ":" in pool.host else pool.host
-        default = pool.port is None or pool.port == port_by_scheme.get(pool.scheme)
-        sent["Host"] = host if default else f"{host}:{pool.port}"
-    return sent
+def _addressed(pool: HTTPConnectionPool) -> str:
+    """The Host header of *pool*'s address, as http.client would send it."""
+    host = f"[{pool.host}]" if ":" in pool.host else pool.host
+    if pool.port is None or pool.port == port_by_scheme.get(pool.scheme):
+        return host
+    return f"{host}:{pool.port}"
 
 
 def route_pool(
     config: LaneConfig, pool: HTTPConnectionPool
-) -> tuple[HTTPConnectionPool, Route | None]:
-    """Return (the pool to send a call of *pool* through, its route for the span or None).
+) -> tuple[HTTPConnectionPool, str | None, Route | None]:
+    """Return (the pool to send a call of *pool* through, the Host header it needs, the route).
 
-    Only a pool that dials its host itself (no proxy) is rerouted. The route is given
-    only when a span processor wants it (`lanemap._calls.routed`).
+    Only a pool that dials its host itself (no proxy) is rerouted; the Host header
+    (None when not rerouted) names *pool*'s address. The route is given only when a
+    span processor wants it (`lanemap._calls.routed`), else None.
     """
     if pool.proxy is not None:
-        return pool, None
+        return pool, None, None
     found = routed(config, pool.host, pool.port)
     if found is None:
-        return pool, None
+        return pool, None, None
     route, ctx = found
-    wanted = None if ctx is None else route_of(ctx)
+    wanted = None if ctx is None else route
     if not route.rerouted(pool.host, pool.port):
-        return pool, wanted
+        return pool, None, wanted
     child = _child(pool, route.host, route.port)
-    return (pool if child is None else child), wanted
+    if child is None:
+        return pool, None, wanted
+    return child[0], child[1], wanted

@@ -19,49 +19,64 @@ import functools
 import urllib.request
 from collections.abc import Callable
 from typing import Any, cast
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from opentelemetry import context
-from opentelemetry.context import Context
 
 from ._config import LaneConfig
 from ._headers import HeaderView
 from ._outbound import prepare_request
 from ._patch import patch
+from .lanemap._calls import routed, with_route
+from .lanemap._route import Route
 
 __all__: list[str] = []
 
 
+@functools.lru_cache(maxsize=256)
+def _address(url: str) -> tuple[str | None, int | None, str] | None:
+    """(host, port, netloc) of *url*, None when its port is not a number."""
+    parts = urlsplit(url)
+    try:
+        return parts.hostname, parts.port, parts.netloc
+    except ValueError:  # urllib refuses the URL itself
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _dialled(host: str, port: int | None) -> str:
+    bracketed = f"[{host}]" if ":" in host else host
+    return bracketed if port is None else f"{bracketed}:{port}"
+
+
 def _route(
-    config: LaneConfig, req: urllib.request.Request, url: SplitResult
-) -> tuple[str | None, Context | None] | None:
-    """Return (the host:port to dial, the route's context) for a rerouted hop, else None.
+    config: LaneConfig, req: urllib.request.Request
+) -> tuple[str | None, Route | None] | None:
+    """Return (the host:port to dial or None, the route for the span or None), or None.
 
     A hop sent through a proxy (the request's host is not the URL's) is not rerouted.
     """
-    from .lanemap._calls import routed
-
-    if req.host != url.netloc:
+    address = _address(req.full_url)
+    if address is None or req.host != address[2]:
         return None
-    try:
-        host, port = url.hostname, url.port
-    except ValueError:  # not a port: urllib refuses the URL itself
-        return None
+    host, port, _ = address
     found = routed(config, host, port)
     if found is None:
         return None
     route, ctx = found
+    wanted = None if ctx is None else route
     if not route.rerouted(host or "", port):
-        return None if ctx is None else (None, ctx)
-    dialled = f"[{route.host}]" if ":" in route.host else route.host
-    return (dialled if route.port is None else f"{dialled}:{route.port}"), ctx
+        return None if wanted is None else (None, wanted)
+    return _dialled(route.host, route.port), wanted
 
 
-def _keep_host(req: urllib.request.Request, url: SplitResult) -> None:
+def _keep_host(req: urllib.request.Request) -> None:
     """Make sure the hop names the address the caller used (`do_request_` sets it)."""
+    if "Host" in req.unredirected_hdrs:  # as `do_request_` spells it
+        return
     sent = (*req.headers, *req.unredirected_hdrs)
     if not any(name.lower() == "host" for name in sent):
-        host = url.netloc.rpartition("@")[2]
+        host = urlsplit(req.full_url).netloc.rpartition("@")[2]
         req.unredirected_hdrs = {**req.unredirected_hdrs, "Host": host}
 
 
@@ -82,27 +97,25 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             # As do_open merges them: unredirected headers win over the others.
             merged = {**req.headers, **req.unredirected_hdrs}
             view = HeaderView(merged)
-            url = urlsplit(req.full_url)
-            ctx = prepare_request(config, url.hostname, view)
-            if not routing and view.changed is None and ctx is None:
+            ctx = prepare_request(config, urlsplit(req.full_url).hostname, view)
+            dialled = None
+            if routing and (found := _route(config, req)) is not None:
+                dialled, route = found
+                if route is not None:  # for the call's span, beside the lane context
+                    ctx = with_route(route, ctx)
+            if view.changed is None and ctx is None and dialled is None:
                 return original(self, http_class, req, **kwargs)
             saved = req.headers, req.unredirected_hdrs, req.host
             if view.changed is not None:
                 req.headers, req.unredirected_hdrs = {}, cast("dict[str, str]", view.changed)
-            tokens = [] if ctx is None else [context.attach(ctx)]
+            if dialled is not None:
+                _keep_host(req)
+                req.host = dialled
+            token = context.attach(ctx) if ctx is not None else None
             try:
-                # Decided inside the lane context: the route's context keeps it.
-                found = _route(config, req, url) if routing else None
-                if found is not None:
-                    dialled, route_ctx = found
-                    if route_ctx is not None:
-                        tokens.append(context.attach(route_ctx))
-                    if dialled is not None:
-                        _keep_host(req, url)
-                        req.host = dialled
                 return original(self, http_class, req, **kwargs)
             finally:
-                for token in reversed(tokens):
+                if token is not None:
                     context.detach(token)
                 req.headers, req.unredirected_hdrs, req.host = saved
 

@@ -34,7 +34,7 @@ from ._headers import HeaderView
 from ._outbound import prepare_request
 from ._patch import patch
 from ._prepared import PREPARED
-from ._urllib3_routes import addressed, close_children, parent_of, route_pool
+from ._urllib3_routes import close_children, parent_of, route_pool
 from .lanemap._calls import with_route
 from .lanemap._route import Route
 
@@ -74,11 +74,23 @@ def _routed(config: LaneConfig, url: str, headers: Any) -> tuple[str, Any]:
 
 
 def _send(
-    config: LaneConfig, call: Callable[..., Any], host: str | None, sent: Any
+    config: LaneConfig,
+    call: Callable[..., Any],
+    host: str | None,
+    sent: Any,
+    host_header: str | None = None,
 ) -> tuple[Callable[..., Any], Any]:
-    """Prepare the lane headers of one hop: (the call to make, the headers to pass)."""
+    """Prepare the lane headers of one hop: (the call to make, the headers to pass).
+
+    *host_header*, when given, is sent as Host unless the caller set one.
+    """
     view = HeaderView(sent)
     ctx = prepare_request(config, host, view)
+    if host_header is not None and "host" not in view:
+        if view.changed is None:
+            view["Host"] = host_header
+        else:  # already a copy: no need to look for other spellings of a header it lacks
+            view.changed["Host"] = host_header
     headers = sent if view.changed is None else view.changed
     if ctx is None:
         return call, headers
@@ -91,6 +103,11 @@ def _send(
             context.detach(token)
 
     return in_context, headers
+
+
+def _same_host(pool: HTTPConnectionPool, url: str, kwargs: dict[str, Any]) -> bool:
+    """True when *pool* would send *url* itself (False: it raises HostChangedError)."""
+    return bool(kwargs.get("assert_same_host", True)) and pool.is_same_host(url)
 
 
 def _in_route(call: Callable[..., Any], route: Route) -> Callable[..., Any]:
@@ -141,18 +158,20 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 return parent.urlopen(method, url, *args, **kwargs)
             positional = len(args) > _HEADERS
             sent = args[_HEADERS] if positional else kwargs.get("headers")
-            target, route, inner = self, None, original
-            if routing and kwargs.get("assert_same_host", True) and self.is_same_host(url):
-                target, route = route_pool(config, self)
+            target, host_header, inner = self, None, original
+            if routing and (url[:1] == "/" or _same_host(self, url, kwargs)):
+                target, host_header, route = route_pool(config, self)
                 if route is not None:
                     inner = _in_route(original, route)
             call, headers = _send(
-                config, inner, _pool_host(self, url), self.headers if sent is None else sent
+                config,
+                inner,
+                _pool_host(self, url),
+                self.headers if sent is None else sent,
+                host_header,
             )
-            if target is not self:
-                headers = addressed(self, headers)
-                if url.startswith(("http://", "https://")):
-                    url = parse_url(url).request_uri  # the child's own host is another
+            if host_header is not None and url.startswith(("http://", "https://")):
+                url = parse_url(url).request_uri  # the child's own host is another
             if positional:
                 args = (*args[:_HEADERS], headers, *args[_HEADERS + 1 :])
             else:
