@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -222,3 +223,22 @@ def test_child_pools_are_bounded_and_closed_with_their_pool(
     pool.close()
     assert [child.pool is None for child in children] == [True, True, True]
     assert (len(lane_server.requests), len(capture.requests)) == (2, 1)
+
+
+def test_an_unreachable_lane_version_fails_with_the_pool_own_error(
+    capture: CaptureServer, tmp_path: Path
+) -> None:
+    """Retries of a routed call go back through the pool: its retry limit ends them."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+    path = tmp_path / "lanes.json"
+    endpoints = {"localhost": {"pr-31": f"127.0.0.1:{closed_port}"}}
+    path.write_text(json.dumps({"services": {"localhost": ["pr-31"]}, "endpoints": endpoints}))
+    lanectx.instrument(LaneConfig(routing="client", lane_map=str(path)))
+    retries = urllib3.Retry(total=2, backoff_factor=0)
+    with HTTPConnectionPool("localhost", capture.port, retries=retries) as pool:
+        with lanectx.use_lane("pr-31"), pytest.raises(urllib3.exceptions.MaxRetryError):
+            pool.request("GET", "/c")
+        assert pool.request("GET", "/c").status == 200  # no lane: stable, still usable
+    assert [r["path"] for r in capture.requests] == ["/c"]
