@@ -242,3 +242,42 @@ def test_an_unreachable_lane_version_fails_with_the_pool_own_error(
             pool.request("GET", "/c")
         assert pool.request("GET", "/c").status == 200  # no lane: stable, still usable
     assert [r["path"] for r in capture.requests] == ["/c"]
+
+
+def test_the_pool_client_span_says_where_the_call_went(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path
+) -> None:
+    """OTel's urllib3 span (installed first) of a pool's routed call names version and reason."""
+    from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from lanectx.telemetry import LaneSpanProcessor
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(LaneSpanProcessor())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = URLLib3Instrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
+        with HTTPConnectionPool("localhost", capture.port) as pool:
+            for lane in ("pr-31", None, "pr-9"):
+                with lanectx.use_lane(lane) if lane else contextlib.nullcontext():
+                    pool.request("GET", "/c")
+    finally:
+        lanectx.uninstrument()
+        instrumentor.uninstrument()
+    routes = [
+        (span.attributes.get("lane.route.version"), span.attributes.get("lane.route.reason"))
+        for span in exporter.get_finished_spans()
+        if span.attributes is not None
+    ]
+    assert routes == [
+        ("pr-31", "lane-version"),
+        ("stable", "no-lane"),
+        ("stable", "lane-not-deployed"),
+    ]
+    assert (len(lane_server.requests), len(capture.requests)) == (1, 2)
