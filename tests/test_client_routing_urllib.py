@@ -281,3 +281,18 @@ def test_the_pool_client_span_says_where_the_call_went(
         ("stable", "lane-not-deployed"),
     ]
     assert (len(lane_server.requests), len(capture.requests)) == (1, 2)
+
+
+def test_a_url_for_another_host_gets_the_pool_own_error(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path
+) -> None:
+    """A routed pool given another host's URL refuses it as urllib3 does; nothing is sent."""
+    lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
+    other = f"http://127.0.0.1:{lane_server.port}/c"
+    with (
+        HTTPConnectionPool("localhost", capture.port) as pool,
+        lanectx.use_lane("pr-31"),
+        pytest.raises(urllib3.exceptions.HostChangedError),
+    ):
+        pool.urlopen("GET", other, retries=False)
+    assert (capture.requests, lane_server.requests) == ([], [])

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from opentelemetry import context
 from urllib3 import HTTPHeaderDict, PoolManager
 from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from ._config import LaneConfig
@@ -105,9 +106,12 @@ def _send(
     return in_context, headers
 
 
-def _same_host(pool: HTTPConnectionPool, url: str, kwargs: dict[str, Any]) -> bool:
-    """True when *pool* would send *url* itself (False: it raises HostChangedError)."""
-    return bool(kwargs.get("assert_same_host", True)) and pool.is_same_host(url)
+def _own_host(pool: HTTPConnectionPool, url: str) -> bool:
+    """True when *url* names *pool*'s own host (another is the pool's to refuse or send)."""
+    try:
+        return pool.is_same_host(url)
+    except LocationParseError:  # the pool's own call says so, or sends it as it is
+        return False
 
 
 def _in_route(call: Callable[..., Any], route: Route) -> Callable[..., Any]:
@@ -159,7 +163,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             positional = len(args) > _HEADERS
             sent = args[_HEADERS] if positional else kwargs.get("headers")
             target, host_header, inner = self, None, original
-            if routing and (url[:1] == "/" or _same_host(self, url, kwargs)):
+            if routing and (url[:1] == "/" or _own_host(self, url)):
                 target, host_header, route = route_pool(config, self)
                 if route is not None:
                     inner = _in_route(original, route)
