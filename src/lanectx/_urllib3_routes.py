@@ -1,11 +1,11 @@
 """Client routing for a urllib3 connection pool used directly: one child pool per route.
 
 A pool dials the one host it was made for, so a call the lane map sends elsewhere
-goes through a child pool for the route's (scheme, host, port), owned by the pool:
-made on first use with the pool's own options (timeouts, retries, size, TLS
-settings), at most `MAX_CHILDREN` per pool (the oldest is closed beyond that), and
-closed when the pool is closed. A hop the child follows itself (a redirect, a retry)
-goes back to the pool, which decides it again::
+goes through a child pool (of its class, so its scheme) for the route's host and
+port, owned by the pool: made on first use with the pool's own options (timeouts,
+retries, size, TLS settings), at most `MAX_CHILDREN` per pool (the oldest is closed
+beyond that), and closed when the pool is closed. A hop the child follows itself (a
+redirect, a retry) goes back to the pool, which decides it again::
 
     target, host, route = route_pool(config, pool)   # (pool, None, None): as addressed
     if host is not None:
