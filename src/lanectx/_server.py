@@ -57,4 +57,6 @@ def _lane_context(
         old = baggage.get_baggage(key, current)
         return None if old is None or is_valid_lane(old) else baggage.remove_baggage(key, current)
     mark_hop(trace.get_current_span(current), lane, config)
+    if baggage.get_baggage(key, current) == lane:  # OTel's propagator already set it
+        return None
     return baggage.set_baggage(key, lane, current)
