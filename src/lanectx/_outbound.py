@@ -44,6 +44,14 @@ def _with_baggage(ctx: Context, entries: dict[str, object]) -> Context:
     return ctx
 
 
+def _baggage_of(ctx: Context) -> Mapping[str, object]:
+    """The baggage of *ctx*, read only: OpenTelemetry's own mapping where it can be had."""
+    if _BAGGAGE_KEY is not None:
+        entries = get_value(_BAGGAGE_KEY, ctx)
+        return entries if isinstance(entries, dict) else {}
+    return baggage.get_all(ctx)
+
+
 def _request_members(current: Context, key: str) -> tuple[Context, Arrived] | None:
     """The context with the request's other baggage members added, and those members;
     None if it has none. Members set in process win over those the request brought.
@@ -54,7 +62,7 @@ def _request_members(current: Context, key: str) -> tuple[Context, Arrived] | No
     arrived = request_members(text, key)
     if not arrived.decoded:
         return None
-    return _with_baggage(current, {**arrived.decoded, **baggage.get_all(current)}), arrived
+    return _with_baggage(current, {**arrived.decoded, **_baggage_of(current)}), arrived
 
 
 def prepare_request(
@@ -76,18 +84,21 @@ def prepare_request(
     if config.host_allowed(host):
         if not current:  # nothing current: nothing to add
             return None
-        entries = baggage.get_all(current)
+        entries = _baggage_of(current)
         value = entries.get(key)
         lane = value if isinstance(value, str) and is_valid_lane(value) else None
         full, arrived = _request_members(current, key) or (None, None)
         if lane is not None and config.outbound_header:
             headers[config.outbound_header] = lane
         if arrived is not None or (entries and (lane is None or len(entries) > 1)):
-            merged = _with_context_members(headers.get("baggage"), entries, key, lane, arrived)
+            merged = _with_context_members(_sent_baggage(headers), entries, key, lane, arrived)
             if merged:
                 headers["baggage"] = merged
         elif lane is not None:
-            headers["baggage"] = with_member(headers.get("baggage"), key, lane)
+            member = f"{key}={lane}"
+            sent = _sent_baggage(headers)
+            if sent != member:  # a redirect's copy of the request is right already
+                headers["baggage"] = member if sent is None else with_member(sent, key, lane)
         return full  # so instrumentations that inject baggage later send the same
     lane = current_lane(current, config)
     for name in (*config.lane_headers, *config.pr_headers, config.outbound_header):
@@ -101,6 +112,12 @@ def prepare_request(
         else:
             del headers["baggage"]
     return None if lane is None else baggage.remove_baggage(key)
+
+
+def _sent_baggage(headers: MutableMapping[str, str]) -> str | None:
+    """The request's own ``baggage`` header: looked for first, as a miss is the common
+    case and costs less than a ``get`` that misses (httpx's raises inside)."""
+    return headers.get("baggage") if "baggage" in headers else None
 
 
 def _with_context_members(
