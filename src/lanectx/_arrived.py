@@ -60,10 +60,11 @@ class Arrived(NamedTuple):
     """Every member as it arrived, as one list."""
 
 
-def _decode_all(texts: list[str]) -> list[str]:
-    """*texts* (valid baggage names or values: ASCII, no ``\\``, ``,`` or space) decoded
-    as OpenTelemetry decodes them, by a few C-level passes over all of them at once."""
-    joined, count = ",".join(texts), len(texts)
+def _decode_all(texts: list[str], joined: str) -> list[str]:
+    """*texts* (valid baggage names or values: ASCII, no ``\\``, ``,`` or space; *joined*
+    by ``,``) decoded as OpenTelemetry decodes them, by a few C-level passes over all
+    of them at once."""
+    count = len(texts)
     if "=" not in joined:
         # "%XX" is quoted-printable's "=XX": when every "%" is one (the length says so),
         # one pass decodes them all.
@@ -71,7 +72,7 @@ def _decode_all(texts: list[str]) -> list[str]:
         raw = a2b_qp(sent)
         if len(raw) == len(sent) - 2 * sent.count(b"="):
             if raw.count(b",") == count - 1:
-                return _texts(raw.split(b","))
+                return _split(raw)
             return _texts(map(a2b_qp, sent.split(b",")))  # some "%2C" decoded to a comma
     escaped = joined.replace("+", " ").replace("%", "\\x").encode("ascii")
     try:
@@ -81,9 +82,19 @@ def _decode_all(texts: list[str]) -> list[str]:
         escaped = joined.replace("%", "\\x").encode("ascii")
         raw = escape_decode(escaped)[0]
     if raw.count(b",") == count - 1:
-        return _texts(raw.split(b","))
+        return _split(raw)
     # Some "%2C" decoded to a comma: split first, then decode each text.
     return _texts(map(_SENT, map(escape_decode, escaped.split(b","))))
+
+
+def _split(decoded: bytes) -> list[str]:
+    """`_texts` of a list joined by ``,``: an ASCII ``,`` ends any broken UTF-8 sequence,
+    as the end of a text does, so the whole list is decoded at once."""
+    text = decoded.decode("utf-8", "replace")
+    parts = text.split(",")
+    if text.split(None, 1) == [text]:  # no whitespace anywhere: nothing to strip
+        return parts
+    return list(map(str.strip, parts))
 
 
 def _texts(decoded: Iterable[bytes]) -> list[str]:
@@ -98,20 +109,26 @@ def request_members(text: str, skip: str) -> Arrived:
     A member that is not W3C baggage is left out; of several with one name the
     last value is kept; *skip* members and empty names are dropped.
     """
-    text = "," + capped((text,)) + ","
-    found = _member(skip, ";" in text or " " in text or "\t" in text).findall(text)
+    listed = capped((text,))
+    text = "," + listed + ","
+    full = ";" in text or " " in text or "\t" in text
+    found = _member(skip, full).findall(text)
     names = list(map(_NAME, found))
     if "%" in (every := "".join(names)) or "+" in every:
-        names = _decode_all(names)
+        names = _decode_all(names, ",".join(names))
     values = list(map(_VALUE_AT, found))
-    if "%" in (every := "".join(values)) or "+" in every:
-        values = _decode_all(values)
+    if "%" in (every := ",".join(values)) or "+" in every:
+        values = _decode_all(values, every)
     decoded = dict(zip(names, values, strict=True))
     raw = dict(zip(names, map(_SENT, found), strict=True))
     for dropped in (skip, ""):
         decoded.pop(dropped, None)
         raw.pop(dropped, None)
-    return Arrived(MappingProxyType(decoded), MappingProxyType(raw), ",".join(raw.values()))
+    if not full and len(raw) == len(found) == listed.count(",") + 1:
+        sent = listed  # every member read, none twice, none dropped: the list as it came
+    else:
+        sent = ",".join(raw.values())
+    return Arrived(MappingProxyType(decoded), MappingProxyType(raw), sent)
 
 
 def members(headers: Iterable[str], skip: str) -> dict[str, str]:
