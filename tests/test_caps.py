@@ -11,7 +11,8 @@ import pytest
 
 import lanectx
 from lanectx import LaneConfig, wsgi
-from lanectx._baggage import MAX_BYTES, MAX_HEADERS, MAX_MEMBERS, members
+from lanectx._arrived import members
+from lanectx._baggage import MAX_BYTES, MAX_HEADERS, MAX_MEMBERS
 from lanectx._lane import MAX_REPEATS, lane_from_pairs
 
 from .servers import CaptureServer, run_wsgi

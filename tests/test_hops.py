@@ -211,3 +211,18 @@ def test_served_header_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
         lanectx.LaneConfig(served_header="x lane")
     with pytest.raises(ConfigurationError):
         lanectx.LaneConfig.from_env({"LANECTX_HOP_METRIC_LANE": "maybe"})
+
+
+def test_a_hop_marked_on_another_kind_of_span_is_counted(
+    own_lane: Callable[[str | None], None],
+) -> None:
+    """mark_hop() on an internal span (a task runner's) makes it a counted hop too."""
+    own_lane(None)
+    telemetry = _telemetry()
+    tracer = telemetry.provider.get_tracer("t")
+    with tracer.start_as_current_span("task") as span:
+        assert lanectx.mark_hop(span, "pr-6") == "fallback"
+        assert lanectx.mark_hop(span, "pr-6") == "fallback"  # a second mark changes nothing
+    (task,) = [dict(s.attributes or {}) for s in telemetry.spans.get_finished_spans()]
+    assert task == {"lane.id": "pr-6", "lane.hop": "fallback"}
+    assert telemetry.hops() == {(("outcome", "fallback"), ("service", "reviews")): 1}

@@ -20,7 +20,6 @@ from codecs import escape_decode
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from itertools import islice
-from types import MappingProxyType
 from urllib.parse import quote, unquote_plus
 
 __all__ = [
@@ -32,9 +31,7 @@ __all__ = [
     "encode_members",
     "fitting",
     "joined",
-    "list_members",
     "member_values",
-    "members",
     "names",
     "with_member",
     "without_member",
@@ -140,38 +137,6 @@ def member_values(headers: Iterable[str], key: str) -> Iterator[str]:
         yield _decoded(value.strip(_OWS))
 
 
-def members(headers: Iterable[str], skip: str) -> dict[str, str]:
-    """Return every valid member but *skip*, decoded as OpenTelemetry's propagator does.
-
-    A value keeps its properties (``a=1;p=2`` is ``a`` = ``1;p=2``); a later member of
-    the same name replaces an earlier one; a member that is not W3C baggage is left out.
-    """
-    return dict(_members(capped(headers), skip))
-
-
-@lru_cache(maxsize=256)
-def list_members(text: str, skip: str) -> Mapping[str, str]:
-    """`members` of one list, remembered: the same list costs one parse (do not change it)."""
-    return MappingProxyType(dict(_members(capped((text,)), skip)))
-
-
-@lru_cache(maxsize=256)
-def _members(text: str, skip: str) -> tuple[tuple[str, str], ...]:
-    found: dict[str, str] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        name = name.strip(_OWS)
-        if name == skip:
-            continue
-        value = value.strip(_OWS)
-        if not sep or not _KEY.fullmatch(name) or not _WITH_PROPERTIES.fullmatch(value):
-            continue
-        name = _decoded(name)
-        if name and name != skip:
-            found[name] = _decoded(value)
-    return tuple(found.items())
-
-
 def _encode(text: str, plain: re.Pattern[str], safe: str) -> str:
     if plain.fullmatch(text) and "%" not in text and "+" not in text:
         return text
@@ -231,10 +196,13 @@ def fitting(header: str, room: int, members: int = MAX_MEMBERS) -> str:
     return ",".join(kept)
 
 
-def with_member(header: str | None, key: str, value: str) -> str:
-    """Return *header* with exactly one *key* member, set to *value*, within W3C limits."""
+def with_member(header: str | None, key: str, value: str, *, has_key: bool = True) -> str:
+    """Return *header* with exactly one *key* member, set to *value*, within W3C limits.
+
+    ``has_key=False`` says *header* holds no *key* member already (none is looked for).
+    """
     member = f"{key}={value}"
-    rest = without_member(header, key) if header else ""
+    rest = (without_member(header, key) if has_key else header) if header else ""
     if rest:
         rest = fitting(rest, MAX_BYTES - len(member) - 1, MAX_MEMBERS - 1)
     return f"{rest},{member}" if rest else member

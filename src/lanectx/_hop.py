@@ -24,18 +24,29 @@ __all__ = [
     "FALLBACK",
     "HIT",
     "HOP_ATTRIBUTE",
+    "HOP_KINDS",
     "NONE",
     "STABLE",
     "hop_outcome",
     "mark_consume_span",
     "mark_hop",
+    "marked_elsewhere",
     "own_lane",
     "served_by",
+    "set_hop",
 ]
 
 HOP_ATTRIBUTE = "lane.hop"
 HIT, FALLBACK, NONE = "hit", "fallback", "none"
 STABLE = "stable"
+HOP_KINDS = frozenset((SpanKind.SERVER, SpanKind.CONSUMER))
+"""The span kinds that are hops: lanectx's span processor marks them when they start."""
+_elsewhere = False  # set once a hop is put on a span of another kind
+
+
+def marked_elsewhere() -> bool:
+    """Whether `mark_hop` has marked a span outside `HOP_KINDS` (so every span may be a hop)."""
+    return _elsewhere
 
 
 @functools.cache
@@ -62,15 +73,17 @@ def mark_hop(span: Span, lane: str | None, config: LaneConfig | None = None) -> 
     For server and message-consume spans (lanectx's span processor does it for
     every span of kind SERVER or CONSUMER when it starts; a consume path that
     learns the message's lane later calls this itself). A span that is not
-    recording is left alone. The hop is counted when the span ends.
+    recording, or already marked so, is left alone. The hop is counted when the
+    span ends.
     """
     outcome = hop_outcome(lane, own_lane())
     if span.is_recording():
-        if lane is None:
-            span.set_attribute(HOP_ATTRIBUTE, outcome)
-        else:
-            key = (config or active_config()).span_attribute
-            span.set_attributes({key: lane, HOP_ATTRIBUTE: outcome})
+        key = (config or active_config()).span_attribute
+        if not _marked(span, key, lane, outcome):
+            set_hop(span, key, lane, outcome)
+            if getattr(span, "kind", None) not in HOP_KINDS:
+                global _elsewhere
+                _elsewhere = True
     return outcome
 
 
@@ -84,3 +97,18 @@ def mark_consume_span(lane: str | None, config: LaneConfig | None = None) -> Non
     span = trace.get_current_span()
     if span.is_recording() and getattr(span, "kind", None) is SpanKind.CONSUMER:
         mark_hop(span, lane, config)
+
+
+def set_hop(span: Span, key: str, lane: str | None, outcome: str) -> None:
+    """Set the hop attributes on a recording *span* (*key*: the lane attribute's name)."""
+    if lane is not None:
+        span.set_attribute(key, lane)  # one call per attribute is the SDK's cheaper path
+    span.set_attribute(HOP_ATTRIBUTE, outcome)
+
+
+def _marked(span: Span, key: str, lane: str | None, outcome: str) -> bool:
+    """Whether *span* already carries this hop (the span processor marked it at start)."""
+    attributes = getattr(span, "attributes", None)
+    if attributes is None or attributes.get(HOP_ATTRIBUTE) != outcome:
+        return False
+    return lane is None or attributes.get(key) == lane

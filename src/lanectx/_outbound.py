@@ -12,15 +12,8 @@ from collections.abc import Mapping, MutableMapping
 from opentelemetry import baggage
 from opentelemetry.context import Context, create_key, get_current, get_value, set_value
 
-from ._baggage import (
-    MAX_BYTES,
-    encode_members,
-    fitting,
-    list_members,
-    names,
-    with_member,
-    without_member,
-)
+from ._arrived import Arrived, request_members
+from ._baggage import MAX_BYTES, encode_members, fitting, names, with_member, without_member
 from ._config import LaneConfig
 from ._context import current_lane
 from ._lane import is_valid_lane
@@ -51,18 +44,25 @@ def _with_baggage(ctx: Context, entries: dict[str, object]) -> Context:
     return ctx
 
 
-def _request_members(current: Context, key: str) -> Context | None:
-    """The context with the request's other baggage members added, or None if it has none.
+def _baggage_of(ctx: Context) -> Mapping[str, object]:
+    """The baggage of *ctx*, read only: OpenTelemetry's own mapping where it can be had."""
+    if _BAGGAGE_KEY is not None:
+        entries = get_value(_BAGGAGE_KEY, ctx)
+        return entries if isinstance(entries, dict) else {}
+    return baggage.get_all(ctx)
 
-    Members set in process win over those the request brought.
+
+def _request_members(current: Context, key: str) -> tuple[Context, Arrived] | None:
+    """The context with the request's other baggage members added, and those members;
+    None if it has none. Members set in process win over those the request brought.
     """
     text = get_value(_REQUEST_BAGGAGE, current)
     if not isinstance(text, str):
         return None
-    arrived = list_members(text, key)
-    if not arrived:
+    arrived = request_members(text, key)
+    if not arrived.decoded:
         return None
-    return _with_baggage(current, {**arrived, **baggage.get_all(current)})
+    return _with_baggage(current, {**arrived.decoded, **_baggage_of(current)}), arrived
 
 
 def prepare_request(
@@ -84,20 +84,21 @@ def prepare_request(
     if config.host_allowed(host):
         if not current:  # nothing current: nothing to add
             return None
-        entries = baggage.get_all(current)
+        entries = _baggage_of(current)
         value = entries.get(key)
         lane = value if isinstance(value, str) and is_valid_lane(value) else None
-        full = _request_members(current, key)
-        if full is not None:
-            entries = baggage.get_all(full)
+        full, arrived = _request_members(current, key) or (None, None)
         if lane is not None and config.outbound_header:
             headers[config.outbound_header] = lane
-        if entries and (lane is None or len(entries) > 1):
-            merged = _with_context_members(headers.get("baggage"), entries, key, lane)
+        if arrived is not None or (entries and (lane is None or len(entries) > 1)):
+            merged = _with_context_members(_sent_baggage(headers), entries, key, lane, arrived)
             if merged:
                 headers["baggage"] = merged
         elif lane is not None:
-            headers["baggage"] = with_member(headers.get("baggage"), key, lane)
+            member = f"{key}={lane}"
+            sent = _sent_baggage(headers)
+            if sent != member:  # a redirect's copy of the request is right already
+                headers["baggage"] = member if sent is None else with_member(sent, key, lane)
         return full  # so instrumentations that inject baggage later send the same
     lane = current_lane(current, config)
     for name in (*config.lane_headers, *config.pr_headers, config.outbound_header):
@@ -113,14 +114,52 @@ def prepare_request(
     return None if lane is None else baggage.remove_baggage(key)
 
 
+def _sent_baggage(headers: MutableMapping[str, str]) -> str | None:
+    """The request's own ``baggage`` header: looked for first, as a miss is the common
+    case and costs less than a ``get`` that misses (httpx's raises inside)."""
+    return headers.get("baggage") if "baggage" in headers else None
+
+
 def _with_context_members(
-    sent: str | None, entries: Mapping[str, object], key: str, lane: str | None
+    sent: str | None,
+    entries: Mapping[str, object],
+    key: str,
+    lane: str | None,
+    arrived: Arrived | None = None,
 ) -> str:
     """The request's baggage, plus the context's other members it does not set itself,
-    plus exactly one lane member when a lane is current ("" when all are empty)."""
+    plus exactly one lane member when a lane is current ("" when all are empty).
+
+    The members the incoming request brought (*arrived*) go as they arrived, but
+    those the context has changed since."""
     rest = (without_member(sent, key) if lane is not None else sent) if sent else ""
-    added = encode_members(entries, key, names(rest) if rest else ())
+    taken = names(rest) if rest else set()
+    if arrived is None:
+        added = encode_members(entries, key, taken)
+    else:
+        added = _arrived_and_context(arrived, entries, key, taken)
     others = ",".join(part for part in (rest, added) if part)
     if lane is None:
         return fitting(others, MAX_BYTES)
-    return with_member(others, key, lane)
+    return with_member(others, key, lane, has_key=False)
+
+
+_MISSING = object()
+
+
+def _arrived_and_context(
+    arrived: Arrived, entries: Mapping[str, object], key: str, taken: set[str]
+) -> str:
+    """The members that arrived, as sent, and the context's members that differ."""
+    decoded = arrived.decoded
+    changed = {
+        name: value
+        for name, value in entries.items()
+        if name != key and decoded.get(name, _MISSING) != value
+    }
+    kept = arrived.sent
+    if taken or not changed.keys().isdisjoint(decoded):
+        dropped = taken | changed.keys()
+        kept = ",".join(member for name, member in arrived.raw.items() if name not in dropped)
+    added = encode_members(changed, key, taken) if changed else ""
+    return f"{kept},{added}" if kept and added else kept or added

@@ -56,5 +56,9 @@ def _lane_context(
     if lane is None:
         old = baggage.get_baggage(key, current)
         return None if old is None or is_valid_lane(old) else baggage.remove_baggage(key, current)
-    mark_hop(trace.get_current_span(current), lane, config)
+    span = trace.get_current_span(current)
+    if span.is_recording():  # inside OTel's middleware: its span, maybe its lane already
+        mark_hop(span, lane, config)
+        if baggage.get_baggage(key, current) == lane:
+            return None
     return baggage.set_baggage(key, lane, current)

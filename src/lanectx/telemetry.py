@@ -23,14 +23,22 @@ from opentelemetry.trace import SpanKind
 from ._config import LaneConfig, active_config
 from ._context import current_lane
 from ._detector import LaneResourceDetector
-from ._hop import FALLBACK, HIT, HOP_ATTRIBUTE, NONE, mark_hop
+from ._hop import (
+    FALLBACK,
+    HIT,
+    HOP_ATTRIBUTE,
+    NONE,
+    hop_outcome,
+    marked_elsewhere,
+    own_lane,
+    set_hop,
+)
 from ._version import __version__
 from .lanemap._calls import route_attributes, route_of, want_route_context
 
 __all__ = ["HOP_METRIC", "LaneLogRecordProcessor", "LaneResourceDetector", "LaneSpanProcessor"]
 
 HOP_METRIC = "lanectx.hops"
-_HOP_KINDS = (SpanKind.SERVER, SpanKind.CONSUMER)
 _OUTCOMES = frozenset((HIT, FALLBACK, NONE))
 
 
@@ -53,6 +61,8 @@ class LaneSpanProcessor(SpanProcessor):
         self._meter_provider = meter_provider
         self._hops: metrics.Counter | None = None
         self._labels: dict[tuple[object, object, object], dict[str, str]] = {}
+        self._resource: object = None
+        self._service: object = "unknown"
         want_route_context()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -61,22 +71,32 @@ class LaneSpanProcessor(SpanProcessor):
             return
         config = self._config or active_config()
         lane = current_lane(parent_context, config)
-        if span.kind in _HOP_KINDS:
-            mark_hop(span, lane, config)
+        kind = span.kind
+        if kind is SpanKind.SERVER or kind is SpanKind.CONSUMER:  # HOP_KINDS, unhashed
+            set_hop(span, config.span_attribute, lane, hop_outcome(lane, own_lane()))
         elif lane is not None:
             span.set_attribute(config.span_attribute, lane)
-        if span.kind is SpanKind.CLIENT and (route := route_of(parent_context)) is not None:
+        if kind is SpanKind.CLIENT and (route := route_of(parent_context)) is not None:
             span.set_attributes(route_attributes(route))
 
     def on_end(self, span: ReadableSpan) -> None:
         """Count a hop (a span with ``lane.hop``) by service and outcome."""
+        kind = span.kind
+        if kind is not SpanKind.SERVER and kind is not SpanKind.CONSUMER and not marked_elsewhere():
+            return  # not a hop: only spans of HOP_KINDS are marked
         attributes = span.attributes
-        outcome = attributes.get(HOP_ATTRIBUTE) if attributes else None
-        if outcome not in _OUTCOMES or not self.active or attributes is None:
+        if attributes is None or not self.active:
+            return
+        outcome = attributes.get(HOP_ATTRIBUTE)
+        if outcome not in _OUTCOMES:
             return
         config = self._config or active_config()
         lane = attributes.get(config.span_attribute) if config.hop_metric_lane else None
-        service = span.resource.attributes.get("service.name", "unknown")
+        resource = span.resource
+        if resource is not self._resource:  # one provider, one resource: read its name once
+            self._service = resource.attributes.get("service.name", "unknown")
+            self._resource = resource
+        service = self._service
         key = (service, outcome, lane)
         labels = self._labels.get(key)
         if labels is None:
