@@ -3,6 +3,7 @@ middleware, OTel's, or both in either order, calling out with and without OTel's
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -192,3 +193,29 @@ def test_grpc_servers_pass_other_members_through(capture: CaptureServer, server:
     assert reply.lane == "pr-7"
     seen = {"baggage": values(reply.downstream, "baggage")}
     assert members(seen) == [("bar", "2"), ("foo", "1"), ("lane", "pr-7")]
+
+
+@pytest.mark.parametrize("clients", ["lanectx-clients", "otel-clients"])
+@pytest.mark.parametrize("framework", ["fastapi", "flask"])
+def test_routed_calls_keep_the_other_members(
+    tmp_path: Any, capture: CaptureServer, probe: str, framework: str, clients: str
+) -> None:
+    """In client routing mode, a call sent to its lane's version still carries every member."""
+    lanes = tmp_path / "lanes.json"
+    endpoints = {"localhost": {"pr-7": f"127.0.0.1:{capture.port}"}}
+    lanes.write_text(json.dumps({"services": {"localhost": ["pr-7"]}, "endpoints": endpoints}))
+    config = LaneConfig(routing="client", lane_map=str(lanes))
+    lanectx.instrument(config)
+    make, is_asgi = FRAMEWORKS[framework]
+    # Addressed to a port where nothing listens: only the lane route reaches the capture.
+    app = stacked(make("http://localhost:1", probe), is_asgi, "lanectx", config, TracerProvider())
+    serve = run_uvicorn if is_asgi else run_wsgi
+    with (
+        otel_clients(clients == "otel-clients"),
+        serve(app) as url,
+        httpx.Client(timeout=30) as client,
+    ):
+        report = client.get(f"{url}/edge", headers={"baggage": "foo=1,lane=pr-7"}).json()
+    assert report["lane"] == "pr-7"
+    for name, seen in downstream_calls(report).items():
+        assert members(seen) == [("foo", "1"), ("lane", "pr-7")], name

@@ -43,15 +43,15 @@ class LaneTransport(httpx.BaseTransport):
         """Send *request* through the wrapped transport with the lane set or stripped."""
         config = self._config or active_config()
         ctx = prepare_request(config, request.url.host, request.headers)
-        if config.routing == "client" and (found := _reroute(config, request)) is not None:
-            return _send_routed(lambda: self._transport.handle_request(request), request, found)
-        if ctx is None:
-            return self._transport.handle_request(request)
-        token = context.attach(ctx)
-        try:
+        token = None if ctx is None else context.attach(ctx)
+        try:  # routed inside ctx, so the route's context keeps the request's baggage
+            if config.routing == "client" and (found := _reroute(config, request)) is not None:
+                send = self._transport.handle_request
+                return _send_routed(lambda: send(request), request, found)
             return self._transport.handle_request(request)
         finally:
-            context.detach(token)
+            if token is not None:
+                context.detach(token)
 
     def close(self) -> None:
         """Close the wrapped transport."""
@@ -71,16 +71,15 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
         """Send *request* through the wrapped transport with the lane set or stripped."""
         config = self._config or active_config()
         ctx = prepare_request(config, request.url.host, request.headers)
-        if config.routing == "client" and (found := _reroute(config, request)) is not None:
-            send = self._transport.handle_async_request
-            return await _send_routed_async(lambda: send(request), request, found)
-        if ctx is None:
-            return await self._transport.handle_async_request(request)
-        token = context.attach(ctx)
-        try:
+        token = None if ctx is None else context.attach(ctx)
+        try:  # routed inside ctx, so the route's context keeps the request's baggage
+            if config.routing == "client" and (found := _reroute(config, request)) is not None:
+                send = self._transport.handle_async_request
+                return await _send_routed_async(lambda: send(request), request, found)
             return await self._transport.handle_async_request(request)
         finally:
-            context.detach(token)
+            if token is not None:
+                context.detach(token)
 
     async def aclose(self) -> None:
         """Close the wrapped transport."""
@@ -155,18 +154,21 @@ def _install(config: LaneConfig) -> Callable[[], None]:
     def make_sync(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def send(self: httpx.Client, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
-            ctx = prepare_request(config, request.url.host, request.headers) if switch.on else None
-            if routing and switch.on and (found := _reroute(config, request)) is not None:
-                return _send_routed(
-                    lambda: original(self, request, *args, **kwargs), request, found
-                )
-            if ctx is None:
+            if not switch.on:
                 return original(self, request, *args, **kwargs)
-            token = context.attach(ctx)
-            try:
+            ctx = prepare_request(config, request.url.host, request.headers)
+            if ctx is None and not routing:
+                return original(self, request, *args, **kwargs)
+            token = None if ctx is None else context.attach(ctx)
+            try:  # routed inside ctx, so the route's context keeps the request's baggage
+                if routing and (found := _reroute(config, request)) is not None:
+                    return _send_routed(
+                        lambda: original(self, request, *args, **kwargs), request, found
+                    )
                 return original(self, request, *args, **kwargs)
             finally:
-                context.detach(token)
+                if token is not None:
+                    context.detach(token)
 
         return send
 
@@ -175,17 +177,20 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         async def send(
             self: httpx.AsyncClient, request: httpx.Request, *args: Any, **kwargs: Any
         ) -> Any:
-            ctx = prepare_request(config, request.url.host, request.headers) if switch.on else None
-            if routing and switch.on and (found := _reroute(config, request)) is not None:
-                call = lambda: original(self, request, *args, **kwargs)  # noqa: E731
-                return await _send_routed_async(call, request, found)
-            if ctx is None:
+            if not switch.on:
                 return await original(self, request, *args, **kwargs)
-            token = context.attach(ctx)
-            try:
+            ctx = prepare_request(config, request.url.host, request.headers)
+            if ctx is None and not routing:
+                return await original(self, request, *args, **kwargs)
+            token = None if ctx is None else context.attach(ctx)
+            try:  # routed inside ctx, so the route's context keeps the request's baggage
+                if routing and (found := _reroute(config, request)) is not None:
+                    call = lambda: original(self, request, *args, **kwargs)  # noqa: E731
+                    return await _send_routed_async(call, request, found)
                 return await original(self, request, *args, **kwargs)
             finally:
-                context.detach(token)
+                if token is not None:
+                    context.detach(token)
 
         return send
 

@@ -87,25 +87,21 @@ def _install(config: LaneConfig) -> Callable[[], None]:
     def make(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
         def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-            ctx = found = host = None
-            if switch.on:
-                host = urlsplit(request.url or "").hostname
-                ctx = prepare_request(config, host, request.headers)
-                # The port is not needed to decide: a lane version keeps the URL's own.
-                if routing:
-                    found = routed(config, host, None)
+            if not switch.on:
+                return original(self, request, **kwargs)
+            host = urlsplit(request.url or "").hostname
+            ctx = prepare_request(config, host, request.headers)
             prepared = PREPARED.set(True)  # urllib3 under requests: this hop is decided
+            token = None if ctx is None else context.attach(ctx)
             try:
-                if found is not None:
+                # Decided inside ctx, so the route's context keeps the request's baggage.
+                # The port is not needed to decide: a lane version keeps the URL's own.
+                if routing and (found := routed(config, host, None)) is not None:
                     return _send_routed(original, self, request, kwargs, host, found)
-                if ctx is None:
-                    return original(self, request, **kwargs)
-                token = context.attach(ctx)
-                try:
-                    return original(self, request, **kwargs)
-                finally:
-                    context.detach(token)
+                return original(self, request, **kwargs)
             finally:
+                if token is not None:
+                    context.detach(token)
                 PREPARED.reset(prepared)
 
         return send
