@@ -18,9 +18,7 @@ from .test_celery_isolation import EXPECTED
 WORKER = [sys.executable, str(ROOT / "tests" / "apps" / "kafka_worker.py")]
 
 
-# kafka-python's poll() batches are left out: there the group join of the consumer that
-# takes a departed lane over can keep restarting (docs/queues.md, "Client details").
-CASES = [(client, False) for client in CLIENTS] + [("confluent", True), ("aiokafka", True)]
+CASES = [(client, batch) for client in CLIENTS for batch in (False, True)]
 
 
 @pytest.mark.slow

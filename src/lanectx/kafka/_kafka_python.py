@@ -21,6 +21,7 @@ from ._lanes import filter_batches, lanes_of, with_lane
 __all__: list[str] = []
 
 _SERIALIZED = ("key_serializer", "value_serializer")
+_JOIN_WAIT = 5.0  # seconds a call may wait for a departed lane's group to be joined
 
 
 def _deserialize(deserializer: Any, topic: str, data: Any) -> Any:
@@ -72,11 +73,16 @@ class _Handover(Handover):
         return drain
 
     def _poll_drain(self, drain: Any) -> Any:
-        # A short wait: kafka-python joins the group (and syncs) only while a poll waits.
-        for records in self.raw_poll(drain, timeout_ms=300, max_records=1).values():
-            for record in records:
-                return record
-        return None
+        # kafka-python joins a group only while a poll waits, and a join that completes
+        # between two polls is dropped and started again: until the drain has its
+        # partitions, poll it back to back (up to _JOIN_WAIT), then briefly.
+        deadline = time.monotonic() + (0.0 if drain.assignment() else _JOIN_WAIT)
+        while True:
+            for records in self.raw_poll(drain, timeout_ms=300, max_records=1).values():
+                for record in records:
+                    return record
+            if drain.assignment() or time.monotonic() >= deadline:
+                return None
 
     def _commit(self, drain: Any, record: Any) -> None:
         offset = OffsetAndMetadata(record.offset + 1, "", -1)
