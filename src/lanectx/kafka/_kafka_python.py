@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -57,6 +57,15 @@ class _Handover(Handover):
 
     def _ensure_topic(self, producer: Any, topic: str) -> None:
         producer.partitions_for(topic)
+
+    def _topic_names(self) -> Iterable[str]:
+        conf = {k: v for k, v in self.conf.items() if k != "group_id"}
+        reader = KafkaConsumer.__new__(KafkaConsumer)
+        self.raw_init(reader, **conf)
+        try:
+            return list(reader.topics())
+        finally:
+            reader.close()
 
     def _send(self, producer: Any, topic: str, key: Any, value: Any, headers: Any) -> None:
         producer.send(topic, value=value, key=key, headers=list(headers or ())).get(timeout=30)
@@ -131,11 +140,16 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
         return subscribe
 
+    def joined(self: Any) -> bool:
+        # A group join of this consumer that completes while a drain is polled is
+        # dropped (see _poll_drain): departed lanes wait until this one has partitions.
+        return bool(self.assignment())
+
     def take_one(self: Any, handover: _Handover, lanes: ConsumerLanes) -> Any:
         timeout = self.config.get("consumer_timeout_ms", -1)
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout / 1000
         while True:
-            taken = handover.take()
+            taken = handover.take() if joined(self) else None
             if taken is not None:
                 return handover.restore(taken)
             wait = (
@@ -189,7 +203,8 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             if handover is None:
                 return kept
             restored = {tp: [handover.restore(r) for r in records] for tp, records in kept.items()}
-            taken = handover.take()  # one record of a departed lane's topics, if any
+            # one record of a departed lane's topics, if any
+            taken = handover.take() if joined(self) else None
             lanes_of(self, config).leave()
             if taken is not None:
                 restored.setdefault(TopicPartition(taken.topic, taken.partition), []).append(
