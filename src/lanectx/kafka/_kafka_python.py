@@ -60,6 +60,7 @@ class _Handover(Handover):
 
     def _topic_names(self) -> Iterable[str]:
         conf = {k: v for k, v in self.conf.items() if k != "group_id"}
+        conf["enable_auto_commit"] = False  # no group: nothing to commit (and no warning)
         reader = KafkaConsumer.__new__(KafkaConsumer)
         self.raw_init(reader, **conf)
         try:
