@@ -5,7 +5,10 @@ worker handles the tasks it must (`ConsumerLanes.handles`) and moves each task o
 lane that the lane map lists for its service into that lane's queue (publish, then
 ack). Once a second it compares the map with the lanes it has known: it consumes the
 queues of lanes that left the map, so their waiting tasks come back to stable, and
-stops when a lane returns. See docs/queues.md for the timing and the failure modes.
+stops when a lane returns. The lanes it has moved tasks to are kept in a durable
+record queue beside each queue (`record_queue`), so that a stable worker started after
+a lane left the map still takes that lane's waiting tasks. See docs/queues.md for the
+timing and the failure modes.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from typing import Any
 from kombu.entity import Queue
 
 from ._config import LaneConfig
+from ._lane import is_valid_lane
 from ._messages import ConsumerLanes, message_lane
 from ._names import lane_name
 from .lanemap import lane_map
 
-__all__ = ["CHECK_INTERVAL", "LaneRouter", "lane_queue", "use_lane_queues"]
+__all__ = ["CHECK_INTERVAL", "LaneRouter", "lane_queue", "record_queue", "use_lane_queues"]
 
 logger = logging.getLogger("lanectx")
 
@@ -38,6 +42,31 @@ def lane_queue(queue: Any, lane: str) -> Any:
         auto_delete=queue.auto_delete,
         queue_arguments=queue.queue_arguments,
     )
+
+
+def record_queue(queue: Any) -> Any:
+    """Return the durable queue recording the lanes that *queue*'s tasks were moved to."""
+    name = f"{queue.name}.lanectx-lanes"
+    return Queue(name, exchange=queue.exchange, routing_key=name, durable=True)  # type: ignore[no-untyped-call]
+
+
+def recorded_lanes(app: Any, queues: list[Any]) -> set[str]:
+    """Read the lanes recorded beside *queues*; the record is left as it was (nothing acked)."""
+    found: set[str] = set()
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        for queue in queues:
+            record = record_queue(queue)(channel)
+            record.declare()
+            held = []
+            while (message := record.get(no_ack=False)) is not None:
+                held.append(message)
+                lane = message.body.decode() if isinstance(message.body, bytes) else message.body
+                if is_valid_lane(lane):
+                    found.add(lane)
+            for message in held:
+                message.requeue()
+    return found
 
 
 def use_lane_queues(app: Any, lane: str) -> dict[str, Queue]:
@@ -69,9 +98,14 @@ class LaneRouter:
         self.own_queues = {queue.routing_key or queue.name: queue for queue in queues}
         self.bases: dict[str, Queue] = {}  # lane routing key -> the queue it is a lane of
         self.known: set[str] = set()
+        self.recorded: set[str] = set()  # lanes found in, or written to, the record queues
         self.draining: set[str] = set()
         if self.lanes.own is None and self.lanes.service is not None:
-            self.known |= lane_map(config).lanes(self.lanes.service)
+            try:
+                self.recorded = recorded_lanes(consumer.app, list(self.own_queues.values()))
+            except Exception as err:
+                logger.warning("lanectx: could not read the recorded lanes: %s", err)
+            self.known |= self.recorded | lane_map(config).lanes(self.lanes.service)
             consumer.timer.call_repeatedly(CHECK_INTERVAL, self.check)
 
     def keep(self, message: Any) -> bool:
@@ -89,10 +123,26 @@ class LaneRouter:
             target = None if queue is None or lane is None else lane_queue(queue, lane)
             if lane is not None:
                 self.known.add(lane)
+            if queue is not None and lane is not None and lane not in self.recorded:
+                self._record(queue, lane)
         if target is None:
             return True  # nowhere known to send it: run it rather than lose it
         self._move(message, target)
         return False
+
+    def _record(self, queue: Queue, lane: str) -> None:
+        record = record_queue(queue)
+        with self.consumer.app.producer_or_acquire() as producer:
+            producer.publish(
+                lane.encode(),
+                exchange=record.exchange,
+                routing_key=record.routing_key,
+                content_type="text/plain",
+                content_encoding="utf-8",
+                declare=[record],
+                retry=True,
+            )
+        self.recorded.add(lane)
 
     def _move(self, message: Any, queue: Queue) -> None:
         properties = message.properties or {}

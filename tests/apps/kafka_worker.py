@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import Any
 
 import lanectx
@@ -29,6 +30,14 @@ stopping = False
 def _write(line: str) -> None:
     with open(RESULTS, "a") as file:
         file.write(line + "\n")
+
+
+def _handle(value: str, lane: str | None) -> None:
+    """Record one handled record; with TEST_HOLD a "hold-" one waits first (to be killed)."""
+    if value.startswith("hold-") and os.environ.get("TEST_HOLD"):
+        _write(f"begin {value}")
+        time.sleep(60)
+    _write(f"{value} {lane} {SIDE}")
 
 
 def _stop(*_: Any) -> None:
@@ -56,7 +65,7 @@ def run_confluent() -> None:
             messages = consumer.consume(10, 0.2) if BATCH else [consumer.poll(0.2)]
             for message in messages:
                 if message is not None and message.error() is None:
-                    _write(f"{message.value().decode()} {_lane(message)} {SIDE}")
+                    _handle(message.value().decode(), _lane(message))
     finally:
         consumer.close()
 

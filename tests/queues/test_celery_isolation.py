@@ -106,3 +106,44 @@ def test_sigterm_stops_a_lane_worker_without_losing_tasks(
             results.wait(*(f"{label} pr-7 pr-7" for label in labels))
     handled = [line for line in results.handled() if not line.startswith("begin")]
     assert sorted(handled) == [f"{label} pr-7 pr-7" for label in labels]
+
+
+def _waiting(publisher: Celery, queue: str) -> int:
+    """The number of tasks waiting in *queue* (declared if missing)."""
+    with publisher.connection_for_read() as connection:
+        declared = connection.default_channel.queue_declare(queue, durable=True, auto_delete=False)
+        return int(declared.message_count)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_a_restarted_stable_worker_takes_over_a_lane_that_left_before_it_started(
+    broker: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A lane queue's waiting tasks run once, in stable, after a restart that missed the lane."""
+    url = str(request.getfixturevalue(f"{broker}_url"))
+    queue, lanes = f"notify-{uuid.uuid4().hex[:8]}", tmp_path / "lanes.json"
+    results = Results(tmp_path / "results.txt")
+    env = base_env(
+        TEST_BROKER_URL=url, TEST_QUEUE=queue, TEST_RESULTS=str(results.path),
+        LANECTX_LANE_MAP=str(lanes),
+    )  # fmt: skip
+    publisher = Celery("publisher", broker=url, set_as_current=False)
+    publisher.conf.task_default_queue = queue
+    lanectx.instrument()
+    write_map(lanes, ["pr-7"])
+    with running(worker_args(None), env, results, None):
+        with lanectx.use_lane("pr-7"):
+            publisher.send_task("record", ("left-behind",))
+        deadline = time.monotonic() + 20
+        while _waiting(publisher, f"{queue}-pr-7") < 1:  # moved to the lane's queue
+            assert time.monotonic() < deadline, "the task was not moved to the lane's queue"
+            time.sleep(0.2)
+    write_map(lanes, [])  # the lane leaves while no stable worker runs
+    with running(worker_args(None), env, results, None):
+        results.wait("left-behind pr-7 stable")
+        with lanectx.use_lane("pr-7"):
+            publisher.send_task("record", ("after",))
+        results.wait("after pr-7 stable")
+    assert sorted(results.handled()) == ["after pr-7 stable", "left-behind pr-7 stable"]
+    assert _waiting(publisher, f"{queue}-pr-7") == 0

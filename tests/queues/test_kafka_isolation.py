@@ -11,16 +11,14 @@ import pytest
 
 import lanectx
 
-from .kafka_clients import CLIENTS, new_topic, produce
+from .kafka_clients import CLIENTS, consume, new_topic, produce
 from .sides import ROOT, Results, base_env, running, write_map
 from .test_celery_isolation import EXPECTED
 
 WORKER = [sys.executable, str(ROOT / "tests" / "apps" / "kafka_worker.py")]
 
 
-# kafka-python's poll() batches are left out: there the group join of the consumer that
-# takes a departed lane over can keep restarting (docs/queues.md, "Client details").
-CASES = [(client, False) for client in CLIENTS] + [("confluent", True), ("aiokafka", True)]
+CASES = [(client, batch) for client in CLIENTS for batch in (False, True)]
 
 
 @pytest.mark.slow
@@ -65,3 +63,61 @@ def test_lane_and_stable_consumers_split_records_exactly_once(
         publish("after", "pr-7")
         results.wait("after pr-7 stable")
     assert sorted(results.handled()) == sorted(EXPECTED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_restarted_stable_consumer_takes_over_a_lane_that_left_before_it_started(
+    client: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A lane topic's leftover records are handled once, by a stable that never saw the lane."""
+    topic, lanes = new_topic(), tmp_path / "lanes.json"
+    results = Results(tmp_path / "results.txt")
+    env = base_env(
+        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_RESULTS=str(results.path),
+        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT=client,
+    )  # fmt: skip
+    confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
+    lanectx.instrument()
+    write_map(lanes, ["pr-7"])
+    with running(WORKER, env, results, None):
+        with lanectx.use_lane("pr-7"):
+            produce(client, kafka_bootstrap, topic, [(b"left-behind", None)])
+        # stable moved it to the lane's topic (read here in a group of the test's own)
+        moved = consume("confluent", kafka_bootstrap, f"{topic}-pr-7", 1, timeout=20)
+        assert [value for value, _, _ in moved] == [b"left-behind"]
+    write_map(lanes, [])  # the lane leaves while no stable consumer runs
+    with running(WORKER, env, results, None):
+        results.wait("left-behind pr-7 stable", timeout=40)
+        with lanectx.use_lane("pr-7"):
+            produce(client, kafka_bootstrap, topic, [(b"after", None)])
+        results.wait("after pr-7 stable")
+    assert sorted(results.handled()) == ["after pr-7 stable", "left-behind pr-7 stable"]
+
+
+@pytest.mark.slow
+def test_a_record_in_hand_when_stable_is_killed_is_delivered_again(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """SIGKILL while a departed lane's record is being handled: the next stable handles it again."""
+    topic, lanes = new_topic(), tmp_path / "lanes.json"
+    results = Results(tmp_path / "results.txt")
+    env = base_env(
+        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_RESULTS=str(results.path),
+        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT="confluent",
+    )  # fmt: skip
+    confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
+    lanectx.instrument()
+    write_map(lanes, ["pr-7"])
+    with running(WORKER, {**env, "TEST_HOLD": "1"}, results, None) as stable:
+        with lanectx.use_lane("pr-7"):
+            produce("confluent", kafka_bootstrap, topic, [(b"hold-1", None)])
+        moved = consume("confluent", kafka_bootstrap, f"{topic}-pr-7", 1, timeout=20)
+        assert [value for value, _, _ in moved] == [b"hold-1"]
+        write_map(lanes, [])  # stable takes the lane's topic over and starts handling hold-1
+        results.wait("begin hold-1", timeout=40)
+        stable.kill()
+        stable.wait(10)
+    with running(WORKER, env, results, None):  # not committed: delivered again, from the start
+        results.wait("hold-1 pr-7 stable", timeout=40)
+    assert results.handled() == ["begin hold-1", "hold-1 pr-7 stable"]

@@ -49,3 +49,14 @@ def test_redis_keys_of_stable_and_a_lane_do_not_meet(redis_url: str) -> None:
     finally:
         client.delete("cart:42", "cart:pr-7:42")
         client.close()
+
+
+def test_lane_topics_are_found_among_topic_names_by_the_lane_scoped_name() -> None:
+    """Only ``<topic>-<valid lane>`` names count as lane topics, never a subscribed topic."""
+    from lanectx.kafka._handover import topic_lanes
+
+    names = ["orders", "orders-pr-7", "orders-pr-9", "orders-Bad", "orders-", "ordersx-pr-1",
+             "orders-eu", "payments-pr-3", f"orders-{'a' * 41}"]  # fmt: skip
+    assert topic_lanes(names, ["orders", "orders-eu"]) == {"pr-7", "pr-9"}
+    assert topic_lanes(names, ["payments"]) == {"pr-3"}
+    assert topic_lanes([], ["orders"]) == set()

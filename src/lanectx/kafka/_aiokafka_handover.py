@@ -20,7 +20,7 @@ from .._context import use_lane
 from .._messages import ConsumerLanes, message_lane
 from .._names import lane_name
 from ..lanemap import lane_map
-from ._handover import CHECK_INTERVAL
+from ._handover import CHECK_INTERVAL, DISCOVER_INTERVAL, topic_lanes
 
 __all__ = ["AsyncHandover"]
 
@@ -47,6 +47,7 @@ class AsyncHandover:
         self.known: set[str] = set()
         self.taken: tuple[Any, Any] | None = None
         self.next_check = 0.0
+        self.next_discovery = 0.0
         self.deserializers: tuple[Any, Any] = (None, None)
         if self.stable_side:  # moved records must keep their bytes
             self.deserializers = (
@@ -117,12 +118,15 @@ class AsyncHandover:
         if time.monotonic() >= self.next_check:
             self.next_check = time.monotonic() + CHECK_INTERVAL
             await self._check()
-        for drain in self.drains.values():
+        for lane, drain in self.drains.items():
             batches = await self.raw["getmany"](drain, timeout_ms=100, max_records=1)
             for records in batches.values():
                 for record in records:
                     self.taken = (drain, record)
-                    self.lanes.enter(message_lane(self.lanes.config, record.headers))
+                    if message_lane(self.lanes.config, record.headers) != lane:
+                        await self.settle()  # not a lane topic's record: not ours to handle
+                        continue
+                    self.lanes.enter(lane)
                     return self.restore(record)
         return None
 
@@ -132,6 +136,13 @@ class AsyncHandover:
             return
         listed = lane_map(self.lanes.config).lanes(service)
         self.known |= listed
+        if time.monotonic() >= self.next_discovery:  # lanes that left before this started
+            self.next_discovery = time.monotonic() + DISCOVER_INTERVAL
+            try:
+                cluster = await (await self._producer()).client.fetch_all_metadata()
+                self.known |= topic_lanes(cluster.topics(), self.topics)
+            except Exception as err:
+                logger.warning("lanectx: could not list the lane topics: %s", err)
         for lane in sorted(self.known - listed - set(self.drains)):
             group = self.conf.get("group_id")
             conf = {**self.conf, "auto_offset_reset": "earliest", "enable_auto_commit": False}

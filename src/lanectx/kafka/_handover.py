@@ -6,32 +6,47 @@ lane map lists for its service to that lane's topic (produced and flushed before
 next record is taken, so committing past it never loses it). Once a second it
 compares the map with the lanes it has known: for a lane that left the map it reads
 the lane's topics in the lane's own group, so it starts exactly where the lane's
-consumer committed, and it stops when the lane comes back. See docs/queues.md.
+consumer committed, and it stops when the lane comes back. Lanes that left the map
+before it started are found among the cluster's topics (`topic_lanes`), at start and
+every `DISCOVER_INTERVAL`. See docs/queues.md.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .._context import use_lane
+from .._lane import is_valid_lane
 from .._messages import ConsumerLanes, message_lane
 from .._names import lane_name
 from ..lanemap import lane_map
 
-__all__ = ["CHECK_INTERVAL", "LANE_TOPIC_READER", "Handover"]
+__all__ = ["CHECK_INTERVAL", "DISCOVER_INTERVAL", "LANE_TOPIC_READER", "Handover", "topic_lanes"]
 
 logger = logging.getLogger("lanectx")
 
 CHECK_INTERVAL = 1.0
+DISCOVER_INTERVAL = 30.0  # seconds between two listings of the cluster's topics
 # How a consumer reads lane topics: from the start (records moved there before it
 # started are its own), creating a lane topic nobody has written to yet.
 LANE_TOPIC_READER = {"auto.offset.reset": "earliest", "allow.auto.create.topics": True}
 # Settings a forwarding producer shares with the consumer it serves.
 _SHARED = ("bootstrap.servers", "security.protocol", "client.id", "logger")
 _SHARED_PREFIXES = ("sasl.", "ssl.")
+
+
+def topic_lanes(names: Iterable[str], topics: Sequence[str]) -> set[str]:
+    """Return the lanes whose topics are among *names*: ``<topic>-<lane>`` for one of *topics*."""
+    found = set()
+    for name in names:
+        for topic in topics:
+            lane = name[len(topic) + 1 :]
+            if name.startswith(f"{topic}-") and name not in topics and is_valid_lane(lane):
+                found.add(lane)
+    return found
 
 
 class Handover:
@@ -50,6 +65,7 @@ class Handover:
         self.known: set[str] = set()
         self.taken: tuple[Any, Any] | None = None  # (drain consumer, record) not yet committed
         self.next_check = 0.0
+        self.next_discovery = 0.0
 
     @property
     def stable_side(self) -> bool:
@@ -98,12 +114,16 @@ class Handover:
         if time.monotonic() >= self.next_check:
             self.next_check = time.monotonic() + CHECK_INTERVAL
             self._check()
-        for consumer in self.drains.values():
+        for lane, consumer in self.drains.items():
             record = self._poll_drain(consumer)
-            if record is not None:
-                self.taken = (consumer, record)
-                self.lanes.enter(message_lane(self.lanes.config, self._parts(record)[3]))
-                return record
+            if record is None:
+                continue
+            if message_lane(self.lanes.config, self._parts(record)[3]) != lane:
+                self._commit(consumer, record)  # not a lane topic's record: not ours to handle
+                continue
+            self.taken = (consumer, record)
+            self.lanes.enter(lane)
+            return record
         return None
 
     def _check(self) -> None:
@@ -112,6 +132,12 @@ class Handover:
             return
         listed = lane_map(self.lanes.config).lanes(service)
         self.known |= listed
+        if time.monotonic() >= self.next_discovery:
+            self.next_discovery = time.monotonic() + DISCOVER_INTERVAL
+            try:
+                self.known |= topic_lanes(self._topic_names(), self.topics)
+            except Exception as err:
+                logger.warning("lanectx: could not list the lane topics: %s", err)
         for lane in sorted(self.known - listed - set(self.drains)):
             topics = [lane_name(topic, lane) for topic in self.topics]
             self.drains[lane] = self._new_drain(lane, topics)
@@ -137,6 +163,9 @@ class Handover:
 
     def _ensure_topic(self, producer: Any, topic: str) -> None:
         producer.list_topics(topic=topic, timeout=10)
+
+    def _topic_names(self) -> Iterable[str]:
+        return list(self._producer().list_topics(timeout=10).topics)
 
     def _send(self, producer: Any, topic: str, key: Any, value: Any, headers: Any) -> None:
         producer.produce(topic, value, key, headers=headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -21,6 +21,7 @@ from ._lanes import filter_batches, lanes_of, with_lane
 __all__: list[str] = []
 
 _SERIALIZED = ("key_serializer", "value_serializer")
+_JOIN_WAIT = 5.0  # seconds a call may wait for a departed lane's group to be joined
 
 
 def _deserialize(deserializer: Any, topic: str, data: Any) -> Any:
@@ -57,6 +58,16 @@ class _Handover(Handover):
     def _ensure_topic(self, producer: Any, topic: str) -> None:
         producer.partitions_for(topic)
 
+    def _topic_names(self) -> Iterable[str]:
+        conf = {k: v for k, v in self.conf.items() if k != "group_id"}
+        conf["enable_auto_commit"] = False  # no group: nothing to commit (and no warning)
+        reader = KafkaConsumer.__new__(KafkaConsumer)
+        self.raw_init(reader, **conf)
+        try:
+            return list(reader.topics())
+        finally:
+            reader.close()
+
     def _send(self, producer: Any, topic: str, key: Any, value: Any, headers: Any) -> None:
         producer.send(topic, value=value, key=key, headers=list(headers or ())).get(timeout=30)
 
@@ -72,11 +83,16 @@ class _Handover(Handover):
         return drain
 
     def _poll_drain(self, drain: Any) -> Any:
-        # A short wait: kafka-python joins the group (and syncs) only while a poll waits.
-        for records in self.raw_poll(drain, timeout_ms=300, max_records=1).values():
-            for record in records:
-                return record
-        return None
+        # kafka-python joins a group only while a poll waits, and a join that completes
+        # between two polls is dropped and started again: until the drain has its
+        # partitions, poll it back to back (up to _JOIN_WAIT), then briefly.
+        deadline = time.monotonic() + (0.0 if drain.assignment() else _JOIN_WAIT)
+        while True:
+            for records in self.raw_poll(drain, timeout_ms=300, max_records=1).values():
+                for record in records:
+                    return record
+            if drain.assignment() or time.monotonic() >= deadline:
+                return None
 
     def _commit(self, drain: Any, record: Any) -> None:
         offset = OffsetAndMetadata(record.offset + 1, "", -1)
@@ -125,11 +141,16 @@ def _install(config: LaneConfig) -> Callable[[], None]:
 
         return subscribe
 
+    def joined(self: Any) -> bool:
+        # A group join of this consumer that completes while a drain is polled is
+        # dropped (see _poll_drain): departed lanes wait until this one has partitions.
+        return bool(self.assignment())
+
     def take_one(self: Any, handover: _Handover, lanes: ConsumerLanes) -> Any:
         timeout = self.config.get("consumer_timeout_ms", -1)
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout / 1000
         while True:
-            taken = handover.take()
+            taken = handover.take() if joined(self) else None
             if taken is not None:
                 return handover.restore(taken)
             wait = (
@@ -183,7 +204,8 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             if handover is None:
                 return kept
             restored = {tp: [handover.restore(r) for r in records] for tp, records in kept.items()}
-            taken = handover.take()  # one record of a departed lane's topics, if any
+            # one record of a departed lane's topics, if any
+            taken = handover.take() if joined(self) else None
             lanes_of(self, config).leave()
             if taken is not None:
                 restored.setdefault(TopicPartition(taken.topic, taken.partition), []).append(
