@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,22 +45,6 @@ def send(request: pytest.FixtureRequest) -> Send:
     """Each client, as a function url -> the record of the server that answered."""
     fn: Send = request.param
     return fn
-
-
-@pytest.fixture
-def lane_server() -> Iterator[CaptureServer]:
-    """The lane pr-31's version of the service (the stable one is the `capture` server)."""
-    with CaptureServer() as server:
-        yield server
-
-
-@pytest.fixture
-def lane_map(tmp_path: Path, lane_server: CaptureServer) -> Path:
-    """A lane map: service ``localhost`` has a pr-31 version at the lane server."""
-    path = tmp_path / "lanes.json"
-    endpoints = {"localhost": {"pr-31": f"127.0.0.1:{lane_server.port}"}}
-    path.write_text(json.dumps({"services": {"localhost": ["pr-31"]}, "endpoints": endpoints}))
-    return path
 
 
 def _where(capture: CaptureServer, lane_server: CaptureServer) -> str:

@@ -7,7 +7,7 @@ import json
 import socket
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from urllib3.connectionpool import HTTPConnectionPool
 import lanectx
 from lanectx import LaneConfig
 
+from .conftest import write_lane_map
 from .servers import CaptureServer
 
 Send = Callable[[int, str], dict[str, Any]]  # (port, path) -> the answering server's record
@@ -58,28 +59,6 @@ def send(request: pytest.FixtureRequest) -> Send:
     """Each client, as a function (port, path) -> the record of the server that answered."""
     fn: Send = request.param
     return fn
-
-
-@pytest.fixture
-def lane_server() -> Iterator[CaptureServer]:
-    """The lane pr-31's version of the service (the stable one is the `capture` server)."""
-    with CaptureServer() as server:
-        yield server
-
-
-def _write_map(path: Path, lanes: list[str], lane_server: CaptureServer) -> None:
-    endpoints = {"localhost": {"pr-31": f"127.0.0.1:{lane_server.port}"}}
-    fresh = path.with_suffix(".new")
-    fresh.write_text(json.dumps({"services": {"localhost": lanes}, "endpoints": endpoints}))
-    fresh.replace(path)
-
-
-@pytest.fixture
-def lane_map(tmp_path: Path, lane_server: CaptureServer) -> Path:
-    """A lane map: service ``localhost`` has a pr-31 version at the lane server."""
-    path = tmp_path / "lanes.json"
-    _write_map(path, ["pr-31"], lane_server)
-    return path
 
 
 def _where(capture: CaptureServer, lane_server: CaptureServer) -> list[str]:
@@ -164,12 +143,12 @@ def test_the_map_is_reloaded(
     capture: CaptureServer, lane_server: CaptureServer, lane_map: Path, send: Send
 ) -> None:
     """A lane added to the map file is routed within about a second, with no restart."""
-    _write_map(lane_map, [], lane_server)
+    write_lane_map(lane_map, [], lane_server)
     lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
     with lanectx.use_lane("pr-31"):
         send(capture.port, "/before")
         assert _where(capture, lane_server) == ["stable"]
-        _write_map(lane_map, ["pr-31"], lane_server)
+        write_lane_map(lane_map, ["pr-31"], lane_server)
         deadline = time.monotonic() + 3
         while not lane_server.requests and time.monotonic() < deadline:
             send(capture.port, "/after")
