@@ -33,12 +33,11 @@ def worker_args(lane: str | None) -> list[str]:
             "--without-mingle", "--without-gossip"]  # fmt: skip
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
-def test_lane_and_stable_workers_split_tasks_exactly_once(
+def _sides(
     broker: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    """Each task runs once, on its side, also before a lane's worker starts and after it goes."""
+) -> tuple[str, Path, Results, dict[str, str], Celery]:
+    """One test's queue, lane map path, results, worker environment and publisher on *broker*;
+    lanectx instrumented for the publisher."""
     url = str(request.getfixturevalue(f"{broker}_url"))
     queue, lanes = f"notify-{uuid.uuid4().hex[:8]}", tmp_path / "lanes.json"
     results = Results(tmp_path / "results.txt")
@@ -49,6 +48,16 @@ def test_lane_and_stable_workers_split_tasks_exactly_once(
     publisher = Celery("publisher", broker=url, set_as_current=False)
     publisher.conf.task_default_queue = queue
     lanectx.instrument()
+    return queue, lanes, results, env, publisher
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_lane_and_stable_workers_split_tasks_exactly_once(
+    broker: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Each task runs once, on its side, also before a lane's worker starts and after it goes."""
+    _queue, lanes, results, env, publisher = _sides(broker, request, tmp_path)
 
     def publish(label: str, lane: str | None) -> None:
         with lanectx.use_lane(lane):
@@ -82,16 +91,7 @@ def test_sigterm_stops_a_lane_worker_without_losing_tasks(
     broker: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """SIGTERM mid-task: the task finishes, the prefetched ones wait for the next worker."""
-    url = str(request.getfixturevalue(f"{broker}_url"))
-    queue, lanes = f"notify-{uuid.uuid4().hex[:8]}", tmp_path / "lanes.json"
-    results = Results(tmp_path / "results.txt")
-    env = base_env(
-        TEST_BROKER_URL=url, TEST_QUEUE=queue, TEST_RESULTS=str(results.path),
-        LANECTX_LANE_MAP=str(lanes),
-    )  # fmt: skip
-    publisher = Celery("publisher", broker=url, set_as_current=False)
-    publisher.conf.task_default_queue = queue
-    lanectx.instrument()
+    _queue, lanes, results, env, publisher = _sides(broker, request, tmp_path)
     write_map(lanes, ["pr-7"])
     labels = [f"slow-{n}" for n in range(3)]
     with running(worker_args(None), env, results, None):
@@ -121,16 +121,7 @@ def test_a_restarted_stable_worker_takes_over_a_lane_that_left_before_it_started
     broker: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """A lane queue's waiting tasks run once, in stable, after a restart that missed the lane."""
-    url = str(request.getfixturevalue(f"{broker}_url"))
-    queue, lanes = f"notify-{uuid.uuid4().hex[:8]}", tmp_path / "lanes.json"
-    results = Results(tmp_path / "results.txt")
-    env = base_env(
-        TEST_BROKER_URL=url, TEST_QUEUE=queue, TEST_RESULTS=str(results.path),
-        LANECTX_LANE_MAP=str(lanes),
-    )  # fmt: skip
-    publisher = Celery("publisher", broker=url, set_as_current=False)
-    publisher.conf.task_default_queue = queue
-    lanectx.instrument()
+    queue, lanes, results, env, publisher = _sides(broker, request, tmp_path)
     write_map(lanes, ["pr-7"])
     with running(worker_args(None), env, results, None):
         with lanectx.use_lane("pr-7"):
