@@ -8,7 +8,9 @@ import lanectx
 
 from .kafka_clients import CLIENTS, consume, new_topic, produce
 
-pytestmark = pytest.mark.parametrize("client", CLIENTS)
+# kafka-python now and then misses a group join against the mock cluster (docs/queues.md):
+# a failed case is run again, at most twice, before it counts as failed.
+pytestmark = [pytest.mark.parametrize("client", CLIENTS), pytest.mark.flaky(reruns=2)]
 
 
 def test_records_carry_the_lane_and_keep_the_callers_headers(

@@ -15,6 +15,10 @@ from .kafka_clients import CLIENTS, consume, new_topic, produce
 from .sides import ROOT, Results, base_env, running, write_map
 from .test_celery_isolation import EXPECTED
 
+# kafka-python now and then misses a group join against the mock cluster (docs/queues.md):
+# a failed case is run again, at most twice, before it counts as failed.
+pytestmark = pytest.mark.flaky(reruns=2)
+
 WORKER = [sys.executable, str(ROOT / "tests" / "apps" / "kafka_worker.py")]
 
 
