@@ -260,8 +260,12 @@ def _timed(call: Callable[[], Any], which: str, lane: str | None, n: int) -> flo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few short rounds only")
+    parser.add_argument("--hops", action="store_true", help="the hop-alone table only")
     args = parser.parse_args(argv)
     rounds, slice_s = (3, 0.02) if args.quick else (15, 0.15)
+    if args.hops:
+        _hop_table(rounds, 2000 if args.quick else 20000)
+        return 0
     callers = _callers()
     cases = [f"{c} / {w} / {lane}" for c in callers for w in ("plain", "lanectx") for lane in LANES]
 
@@ -277,13 +281,31 @@ def main(argv: list[str] | None = None) -> int:
         client = case.split(" / ")[0]
         counts[client] = min(counts.get(client, 10**9), max(int(slice_s / (per_call * 1e-6)), 20))
     samples = interleave(cases, rounds, run)
+    hop_n = 2000 if args.quick else 20000
 
+    print(f"Outbound calls in process: {rounds} interleaved rounds per case; process CPU time.")
+    print("Whole calls: httpx on a MockTransport, requests on an adapter answering at once;")
+    print("gRPC rows time the interceptor alone (plain = a do-nothing interceptor).")
+    print()
+    _table(samples, list(callers), verdict_here=("grpc sync", "grpc aio"))
+    print()
+    _hop_table(rounds, hop_n)
+    print()
+    print("Client routing (LANECTX_ROUTING=client), the hop alone as above; the baseline is")
+    print("lanectx in mesh mode; gRPC: the routing channel's choice over a channel answering")
+    print("at once, against that channel called directly:")
+    print()
+    print("\n".join(hop_rows(rounds, hop_n)))
+    return 0
+
+
+def _hop_table(rounds: int, hop_n: int) -> None:
+    """Time and print the patched hop alone, plain against lanectx."""
     hops, restore = _hops()
     try:
         hop_cases = [
             f"{c} / {w} / {lane}" for c in hops for w in ("plain", "lanectx") for lane in LANES
         ]
-        hop_n = 2000 if args.quick else 20000
 
         def run_hop(case: str) -> float:
             client, which, lane = case.split(" / ")
@@ -292,25 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         hop_samples = interleave(hop_cases, rounds, run_hop)
     finally:
         restore()
-
-    print(f"Outbound calls in process: {rounds} interleaved rounds per case; process CPU time.")
-    print("Whole calls: httpx on a MockTransport, requests on an adapter answering at once;")
-    print("gRPC rows time the interceptor alone (plain = a do-nothing interceptor).")
-    print()
-    _table(samples, list(callers), verdict_here=("grpc sync", "grpc aio"))
-    print()
     print(f"The patched hop alone, {hop_n} calls per round on one prepared request,")
     print("its headers as built before each call; plain = the same hop unpatched (and")
     print("the same reset). This is lanectx's work per call:")
     print()
     _table(hop_samples, list(hops), verdict_here=tuple(hops))
-    print()
-    print("Client routing (LANECTX_ROUTING=client), the hop alone as above; the baseline is")
-    print("lanectx in mesh mode; gRPC: the routing channel's choice over a channel answering")
-    print("at once, against that channel called directly:")
-    print()
-    print("\n".join(hop_rows(rounds, hop_n)))
-    return 0
 
 
 def _table(

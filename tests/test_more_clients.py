@@ -164,9 +164,9 @@ def test_requests_over_urllib3_decides_once(
     calls: list[str | None] = []
     real = lanectx.urllib3.prepare_request
 
-    def counting(config: LaneConfig, host: str | None, headers: Any) -> Any:
+    def counting(config: LaneConfig, host: str | None, headers: Any, add: Any = None) -> Any:
         calls.append(host)
-        return real(config, host, headers)
+        return real(config, host, headers, add)
 
     monkeypatch.setattr(lanectx.urllib3, "prepare_request", counting)
     lanectx.instrument()

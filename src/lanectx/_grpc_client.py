@@ -19,7 +19,7 @@ from opentelemetry.context import Context, get_current
 
 from ._config import LaneConfig, active_config
 from ._grpc_server import ALWAYS_ON, InContext, attached
-from ._outbound import prepare_request
+from ._outbound import LaneHeaders, prepare_request
 
 __all__ = [
     "AsyncLaneClientInterceptor",
@@ -98,6 +98,15 @@ class _MetadataHeaders(MutableMapping[str, str]):
     def __iter__(self) -> Iterator[str]:
         return iter(dict.fromkeys(k for k, _ in self.pairs))
 
+    def add_new(self, added: LaneHeaders) -> bool:
+        """`prepare_request`'s quick add (`Add`): gRPC keys are lowercase, so one look."""
+        names = added.names
+        if any(pair[0] in names for pair in self.pairs):
+            return False
+        self.pairs.extend(added.pairs)
+        self.changed = True
+        return True
+
     def __len__(self) -> int:
         return len(dict.fromkeys(k for k, _ in self.pairs))
 
@@ -138,7 +147,7 @@ class _Base:
         if allowed and not get_current():
             return None, None  # an empty context: nothing to add, nothing to strip
         headers = _MetadataHeaders(metadata)
-        ctx = prepare_request(config, host, headers)
+        ctx = prepare_request(config, host, headers, _MetadataHeaders.add_new)
         return (headers.pairs if headers.changed else None), ctx
 
 

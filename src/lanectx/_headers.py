@@ -5,14 +5,17 @@ pool's defaults shared by every call). `prepare_request` needs case-insensitive
 headers it may change; this view gives it that, and copies only on a change::
 
     view = HeaderView(headers)
-    prepare_request(config, host, view)
+    prepare_request(config, host, view, HeaderView.add_new)
     headers = view.changed if view.changed is not None else headers   # a copy, if changed
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._outbound import LaneHeaders
 
 __all__ = ["HeaderView"]
 
@@ -75,8 +78,25 @@ class HeaderView(MutableMapping[str, str]):
     def __len__(self) -> int:
         return len(self._headers())
 
+    def add_new(self, added: LaneHeaders) -> bool:
+        """`prepare_request`'s quick add (`Add`): *added*, when the view has none of them."""
+        try:
+            if not added.names.isdisjoint(map(str.lower, self._headers())):
+                return False
+        except TypeError:  # a name that is not text: leave it to the general path
+            return False
+        own = self._own()
+        if type(own) is dict:
+            own.update(added.pairs)
+        else:
+            for name, value in added.pairs:
+                own[name] = value
+        return True
+
     def _own(self) -> MutableMapping[str, str]:
-        if self.changed is None:
+        if self.changed is None and type(self._source) is dict:
+            self.changed = self._source.copy()
+        elif self.changed is None:
             # The source's own copy keeps its kind (urllib3's HTTPHeaderDict keeps every
             # value of a repeated header); a plain dict copy otherwise.
             copy = getattr(self._source, "copy", None)

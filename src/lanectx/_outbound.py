@@ -7,10 +7,12 @@ Client integrations (httpx, requests, grpc) call `prepare_request` per hop::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from opentelemetry import baggage
-from opentelemetry.context import Context, create_key, get_current, get_value, set_value
+from opentelemetry.context import Context, create_key, get_current, set_value
 
 from ._arrived import Arrived, request_members
 from ._baggage import MAX_BYTES, encode_members, fitting, names, with_member, without_member
@@ -18,12 +20,48 @@ from ._config import LaneConfig
 from ._context import current_lane
 from ._lane import is_valid_lane
 
-__all__ = ["prepare_request", "with_request_baggage"]
+__all__ = [
+    "Add",
+    "LaneHeaders",
+    "add_new",
+    "lane_headers",
+    "prepare_request",
+    "with_request_baggage",
+]
 
 _REQUEST_BAGGAGE = create_key("lanectx-request-baggage")
 # OpenTelemetry keeps all baggage under one context key; setting the whole mapping at
 # once costs one context copy instead of one per member.
 _BAGGAGE_KEY: str | None = getattr(baggage, "_BAGGAGE_KEY", None)
+
+
+class LaneHeaders(NamedTuple):
+    """The headers one hop adds for a lane, as text and as bytes."""
+
+    names: frozenset[str]
+    pairs: tuple[tuple[str, str], ...]
+    raw_names: frozenset[bytes]
+    raw: tuple[tuple[bytes, bytes, bytes], ...]
+    """(name, name, value) as ASCII bytes: the layout `httpx.Headers` keeps (names lowercase)."""
+
+
+Add = Callable[[Any, LaneHeaders], bool]
+"""A client's quick way to add headers: ``add(headers, lane_headers)``.
+
+When the request has no header named in ``lane_headers.names`` in any case, it adds
+them and returns True; else it returns False, having changed nothing, and the
+general path merges them.
+"""
+
+
+def add_new(headers: MutableMapping[str, str], added: LaneHeaders) -> bool:
+    """The `Add` of any case-insensitive headers (aiohttp's, requests' own)."""
+    for name in added.names:
+        if name in headers:
+            return False
+    for name, value in added.pairs:
+        headers[name] = value
+    return True
 
 
 def with_request_baggage(ctx: Context, text: str) -> Context:
@@ -36,8 +74,8 @@ def with_request_baggage(ctx: Context, text: str) -> Context:
 
 
 def _with_baggage(ctx: Context, entries: dict[str, object]) -> Context:
-    if _BAGGAGE_KEY is not None:
-        return set_value(_BAGGAGE_KEY, entries, ctx)
+    if _BAGGAGE_KEY is not None:  # one copy of the context (set_value makes two)
+        return Context({**ctx, _BAGGAGE_KEY: entries})
     ctx = baggage.clear(ctx)
     for name, value in entries.items():
         ctx = baggage.set_baggage(name, value, ctx)
@@ -47,7 +85,7 @@ def _with_baggage(ctx: Context, entries: dict[str, object]) -> Context:
 def _baggage_of(ctx: Context) -> Mapping[str, object]:
     """The baggage of *ctx*, read only: OpenTelemetry's own mapping where it can be had."""
     if _BAGGAGE_KEY is not None:
-        entries = get_value(_BAGGAGE_KEY, ctx)
+        entries = ctx.get(_BAGGAGE_KEY)
         return entries if isinstance(entries, dict) else {}
     return baggage.get_all(ctx)
 
@@ -56,7 +94,7 @@ def _request_members(current: Context, key: str) -> tuple[Context, Arrived] | No
     """The context with the request's other baggage members added, and those members;
     None if it has none. Members set in process win over those the request brought.
     """
-    text = get_value(_REQUEST_BAGGAGE, current)
+    text = current.get(_REQUEST_BAGGAGE)
     if not isinstance(text, str):
         return None
     arrived = request_members(text, key)
@@ -65,8 +103,24 @@ def _request_members(current: Context, key: str) -> tuple[Context, Arrived] | No
     return _with_baggage(current, {**arrived.decoded, **_baggage_of(current)}), arrived
 
 
+@lru_cache(maxsize=1024)
+def lane_headers(
+    outbound_header: str | None, key: str, lane: str, members: str | None
+) -> LaneHeaders:
+    """The headers that carry *lane*: the outbound header and ``baggage``, the lane member
+    after the *members* the request arrived with, if any."""
+    sent = ("baggage", with_member(members, key, lane, has_key=False))
+    pairs = ((outbound_header, lane), sent) if outbound_header else (sent,)
+    raw = tuple((n.encode(), n.encode(), v.encode("ascii")) for n, v in pairs)
+    names = frozenset(name for name, _ in pairs)
+    return LaneHeaders(names, pairs, frozenset(name.encode() for name in names), raw)
+
+
 def prepare_request(
-    config: LaneConfig, host: str | None, headers: MutableMapping[str, str]
+    config: LaneConfig,
+    host: str | None,
+    headers: MutableMapping[str, str],
+    add: Add | None = None,
 ) -> Context | None:
     """Set or strip the lane headers of one request to *host*, in place.
 
@@ -76,6 +130,10 @@ def prepare_request(
     other host every lane header and lane baggage member is removed, and the
     returned context (the current one without the lane) should be attached
     around the send, so instrumentations that inject baggage later add none.
+
+    With *add* (see `Add`), the common cases, a lane and no other baggage in process
+    (beside the members the request brought, if any), and a request with no lane or
+    ``baggage`` header of its own, use the client's own quicker way to add headers.
     """
     if not config.enabled:
         return None
@@ -88,6 +146,10 @@ def prepare_request(
         value = entries.get(key)
         lane = value if isinstance(value, str) and is_valid_lane(value) else None
         full, arrived = _request_members(current, key) or (None, None)
+        if add is not None and lane is not None and len(entries) == 1:
+            sent = None if arrived is None else arrived.sent
+            if add(headers, lane_headers(config.outbound_header, key, lane, sent)):
+                return full
         if lane is not None and config.outbound_header:
             headers[config.outbound_header] = lane
         if arrived is not None or (entries and (lane is None or len(entries) > 1)):

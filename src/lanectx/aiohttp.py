@@ -26,7 +26,7 @@ from opentelemetry import context
 from ._config import LaneConfig, active_config
 from ._hop import served_by
 from ._lane import lane_from_values
-from ._outbound import prepare_request
+from ._outbound import add_new, prepare_request
 from ._patch import patch
 from ._server import request_context
 
@@ -105,7 +105,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         async def send(self: ClientRequest, conn: Any) -> Any:
             # Judged on the host the hop was addressed to, also when rerouted.
             host = self.original_url.host
-            ctx = prepare_request(config, host, self.headers) if switch.on else None
+            ctx = prepare_request(config, host, self.headers, add_new) if switch.on else None
             if ctx is None:
                 return await original(self, conn)
             token = context.attach(ctx)

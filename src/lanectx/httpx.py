@@ -22,7 +22,7 @@ from opentelemetry import context
 from opentelemetry.context import Context
 
 from ._config import LaneConfig, active_config
-from ._outbound import prepare_request
+from ._outbound import Add, LaneHeaders, prepare_request
 from ._patch import patch
 from .lanemap._calls import routed
 
@@ -42,7 +42,7 @@ class LaneTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* through the wrapped transport with the lane set or stripped."""
         config = self._config or active_config()
-        ctx = prepare_request(config, request.url.host, request.headers)
+        ctx = prepare_request(config, request.url.host, request.headers, _ADD)
         token = None if ctx is None else context.attach(ctx)
         try:  # routed inside ctx, so the route's context keeps the request's baggage
             if config.routing == "client" and (found := _reroute(config, request)) is not None:
@@ -70,7 +70,7 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* through the wrapped transport with the lane set or stripped."""
         config = self._config or active_config()
-        ctx = prepare_request(config, request.url.host, request.headers)
+        ctx = prepare_request(config, request.url.host, request.headers, _ADD)
         token = None if ctx is None else context.attach(ctx)
         try:  # routed inside ctx, so the route's context keeps the request's baggage
             if config.routing == "client" and (found := _reroute(config, request)) is not None:
@@ -84,6 +84,40 @@ class AsyncLaneTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         """Close the wrapped transport."""
         await self._transport.aclose()
+
+
+def _second(item: tuple[bytes, bytes, bytes]) -> bytes:
+    return item[1]
+
+
+def _add_raw(headers: httpx.Headers, added: LaneHeaders) -> bool:
+    """`prepare_request`'s quick add: append to the headers' own list when it has none.
+
+    `httpx.Headers` keeps (name, lowercase name, value) bytes in ``_list``; a set through
+    its public API costs more than the rest of the hop. `_raw_list_usable` checks the
+    layout once, at import, and the public API is used when it is not as expected.
+    """
+    items = headers._list
+    if not added.raw_names.isdisjoint(map(_second, items)):
+        return False
+    items.extend(added.raw)
+    return True
+
+
+def _raw_list_usable() -> bool:
+    """True when `httpx.Headers` keeps its entries as `_add_raw` expects."""
+    try:
+        headers = httpx.Headers({"A": "b"})
+        items = headers._list
+        if type(items) is not list or items != [(b"A", b"a", b"b")]:
+            return False
+        items.append((b"X-C", b"x-c", b"d"))
+        return headers.get("x-c") == "d" and headers.raw == [(b"A", b"b"), (b"X-C", b"d")]
+    except Exception:  # any other layout: the public API it is
+        return False
+
+
+_ADD: Add | None = _add_raw if _raw_list_usable() else None
 
 
 def _with_address(url: httpx.URL, host: str, port: int | None) -> httpx.URL:
@@ -156,7 +190,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         def send(self: httpx.Client, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
             if not switch.on:
                 return original(self, request, *args, **kwargs)
-            ctx = prepare_request(config, request.url.host, request.headers)
+            ctx = prepare_request(config, request.url.host, request.headers, _ADD)
             if ctx is None and not routing:
                 return original(self, request, *args, **kwargs)
             token = None if ctx is None else context.attach(ctx)
@@ -179,7 +213,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         ) -> Any:
             if not switch.on:
                 return await original(self, request, *args, **kwargs)
-            ctx = prepare_request(config, request.url.host, request.headers)
+            ctx = prepare_request(config, request.url.host, request.headers, _ADD)
             if ctx is None and not routing:
                 return await original(self, request, *args, **kwargs)
             token = None if ctx is None else context.attach(ctx)

@@ -25,13 +25,51 @@ from opentelemetry import context
 from opentelemetry.context import Context
 
 from ._config import LaneConfig
-from ._outbound import prepare_request
+from ._outbound import Add, LaneHeaders, add_new, prepare_request
 from ._patch import patch
 from ._prepared import PREPARED
 from .lanemap._calls import routed
 from .lanemap._route import Route
 
 __all__: list[str] = []
+
+
+@functools.lru_cache(maxsize=1024)
+def _host(url: str) -> str | None:
+    return urlsplit(url).hostname
+
+
+def _add_stored(headers: Any, added: LaneHeaders) -> bool:
+    """`prepare_request`'s quick add into `CaseInsensitiveDict`'s own store, keyed by
+    lowercase name (`_store_usable` checks that layout once, at import)."""
+    store = headers._store
+    if not added.names.isdisjoint(store):
+        return False
+    for name, value in added.pairs:
+        store[name] = (name, value)
+    return True
+
+
+def _store_usable() -> bool:
+    """True when `requests.structures.CaseInsensitiveDict` keeps its entries as
+    `_add_stored` expects; else the public API is used."""
+    try:
+        headers = requests.structures.CaseInsensitiveDict({"A": "b"})
+        store = headers._store  # type: ignore[attr-defined]
+        if dict(store) != {"a": ("A", "b")}:
+            return False
+        store["x-c"] = ("x-c", "d")
+        return headers["X-C"] == "d" and list(headers.items()) == [("A", "b"), ("x-c", "d")]
+    except Exception:  # any other layout: the public API it is
+        return False
+
+
+_STORED = _store_usable()
+
+
+def _adder(headers: Any) -> Add:
+    stored = _STORED and type(headers) is requests.structures.CaseInsensitiveDict
+    return _add_stored if stored else add_new
 
 
 @functools.lru_cache(maxsize=1024)
@@ -89,8 +127,9 @@ def _install(config: LaneConfig) -> Callable[[], None]:
         def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
             if not switch.on:
                 return original(self, request, **kwargs)
-            host = urlsplit(request.url or "").hostname
-            ctx = prepare_request(config, host, request.headers)
+            host = _host(request.url or "")
+            headers = request.headers
+            ctx = prepare_request(config, host, headers, _adder(headers))
             prepared = PREPARED.set(True)  # urllib3 under requests: this hop is decided
             token = None if ctx is None else context.attach(ctx)
             try:

@@ -44,6 +44,11 @@ def _address(url: str) -> tuple[str | None, int | None, str] | None:
 
 
 @functools.lru_cache(maxsize=256)
+def _host(url: str) -> str | None:
+    return urlsplit(url).hostname
+
+
+@functools.lru_cache(maxsize=256)
 def _dialled(host: str, port: int | None) -> str:
     bracketed = f"[{host}]" if ":" in host else host
     return bracketed if port is None else f"{bracketed}:{port}"
@@ -97,7 +102,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
             # As do_open merges them: unredirected headers win over the others.
             merged = {**req.headers, **req.unredirected_hdrs}
             view = HeaderView(merged)
-            ctx = prepare_request(config, urlsplit(req.full_url).hostname, view)
+            ctx = prepare_request(config, _host(req.full_url), view, HeaderView.add_new)
             dialled = None
             if routing and (found := _route(config, req)) is not None:
                 dialled, route = found

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import context
+from opentelemetry.context import Context, get_current
 from urllib3 import HTTPHeaderDict, PoolManager
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import LocationParseError
@@ -74,36 +75,23 @@ def _routed(config: LaneConfig, url: str, headers: Any) -> tuple[str, Any]:
     return parsed._replace(host=route.host, port=route.port).url, sent
 
 
-def _send(
-    config: LaneConfig,
-    call: Callable[..., Any],
-    host: str | None,
-    sent: Any,
-    host_header: str | None = None,
-) -> tuple[Callable[..., Any], Any]:
-    """Prepare the lane headers of one hop: (the call to make, the headers to pass).
+def _prepared(
+    config: LaneConfig, host: str | None, sent: Any, host_header: str | None = None
+) -> tuple[Any, Context | None]:
+    """Prepare the lane headers of one hop: (the headers to pass, the context to call in).
 
     *host_header*, when given, is sent as Host unless the caller set one.
     """
+    if host_header is None and not get_current() and config.host_allowed(host):
+        return sent, None  # nothing to add, nothing to strip
     view = HeaderView(sent)
-    ctx = prepare_request(config, host, view)
+    ctx = prepare_request(config, host, view, HeaderView.add_new)
     if host_header is not None and "host" not in view:
         if view.changed is None:
             view["Host"] = host_header
         else:  # already a copy: no need to look for other spellings of a header it lacks
             view.changed["Host"] = host_header
-    headers = sent if view.changed is None else view.changed
-    if ctx is None:
-        return call, headers
-
-    def in_context(*args: Any, **kwargs: Any) -> Any:
-        token = context.attach(ctx)
-        try:
-            return call(*args, **kwargs)
-        finally:
-            context.detach(token)
-
-    return in_context, headers
+    return (sent if view.changed is None else view.changed), ctx
 
 
 def _own_host(pool: HTTPConnectionPool, url: str) -> bool:
@@ -129,6 +117,7 @@ def _in_route(call: Callable[..., Any], route: Route) -> Callable[..., Any]:
 
 def _install(config: LaneConfig) -> Callable[[], None]:
     """Patch `PoolManager.urlopen` and `HTTPConnectionPool.urlopen`; return the undo."""
+    routing = config.routing == "client"
 
     def make_manager(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
@@ -137,18 +126,19 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 return original(self, method, url, *args, **kwargs)
             host = _url_host(url)  # as addressed, also when rerouted
             headers = kwargs.get("headers", self.headers)
-            if config.routing == "client":
+            if routing:
                 url, headers = _routed(config, url, headers)
-            call, kwargs["headers"] = _send(config, original, host, headers)
+            kwargs["headers"], ctx = _prepared(config, host, headers)
             prepared = PREPARED.set(True)  # the pools under it: this hop is decided
+            token = None if ctx is None else context.attach(ctx)
             try:
-                return call(self, method, url, *args, **kwargs)
+                return original(self, method, url, *args, **kwargs)
             finally:
+                if token is not None:
+                    context.detach(token)
                 PREPARED.reset(prepared)
 
         return urlopen
-
-    routing = config.routing == "client"
 
     def make_pool(original: Any, switch: Any) -> Any:
         @functools.wraps(original)
@@ -167,12 +157,8 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 target, host_header, route = route_pool(config, self)
                 if route is not None:
                     inner = _in_route(original, route)
-            call, headers = _send(
-                config,
-                inner,
-                _pool_host(self, url),
-                self.headers if sent is None else sent,
-                host_header,
+            headers, ctx = _prepared(
+                config, _pool_host(self, url), self.headers if sent is None else sent, host_header
             )
             if host_header is not None and url.startswith(("http://", "https://")):
                 url = parse_url(url).request_uri  # the child's own host is another
@@ -180,7 +166,12 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 args = (*args[:_HEADERS], headers, *args[_HEADERS + 1 :])
             else:
                 kwargs["headers"] = headers
-            return call(target, method, url, *args, **kwargs)
+            token = None if ctx is None else context.attach(ctx)
+            try:
+                return inner(target, method, url, *args, **kwargs)
+            finally:
+                if token is not None:
+                    context.detach(token)
 
         return urlopen
 
