@@ -2,8 +2,12 @@
 
 For example::
 
-    from service_base import start_service
+    from service_base import listen, start_service
     version = start_service("details")   # 'stable', or the lane of LANE_ID
+    sock = listen(9080)                  # HOST:PORT; PORT=0 takes any free port
+
+A process started with ``PORT=0`` binds a port of the system's choosing, so no other
+process can take it first, and writes it to ``PORT_FILE`` for whoever started it.
 
 `lanectx.instrument()` makes every server and client of the process carry the lane;
 the OpenTelemetry SDK is configured only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set,
@@ -14,10 +18,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+from pathlib import Path
 
 import lanectx
 
-__all__ = ["start_service", "version"]
+__all__ = ["announce", "listen", "start_service", "version"]
 
 
 def version() -> str:
@@ -46,3 +52,23 @@ def start_service(service: str) -> str:
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         _configure_tracing(service)
     return version()
+
+
+def announce(port: int) -> None:
+    """Write the bound *port* to ``PORT_FILE``, if set, at once and whole (a rename)."""
+    path = os.environ.get("PORT_FILE")
+    if path:
+        draft = Path(f"{path}.draft")
+        draft.write_text(f"{port}\n", encoding="ascii")
+        draft.replace(path)
+
+
+def listen(default_port: int) -> socket.socket:
+    """Return a TCP socket bound to ``HOST``:``PORT`` (defaults 0.0.0.0, *default_port*)
+    and `announce` its port: the system's choice when ``PORT`` is 0."""
+    host = os.environ.get("HOST", "0.0.0.0")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, int(os.environ.get("PORT", str(default_port)))))
+    announce(sock.getsockname()[1])
+    return sock

@@ -77,6 +77,13 @@ class Runner:
                 self.process.stdout.close()
 
 
+def environ(pid: int) -> dict[str, str]:
+    """Return the environment process *pid* was started with."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    pairs = (item.decode(errors="replace").partition("=") for item in raw if item)
+    return {name: value for name, _, value in pairs}
+
+
 def start_runner(
     run_dir: Path,
     args: Sequence[str] = (),

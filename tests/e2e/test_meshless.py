@@ -14,18 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from .harness import DEFAULT_LANES, RUN_PY, Runner, marked_pids, start_runner
+from .harness import DEFAULT_LANES, RUN_PY, Runner, environ, marked_pids, start_runner
 
 pytestmark = pytest.mark.slow
 
 DEMO_LANES = {"reviews": ["pr-31", "pr-314"], "ratings": ["pr-31", "pr-7"]}
-
-
-def environ(pid: int) -> dict[str, str]:
-    """Return the environment process *pid* was started with."""
-    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    pairs = (item.decode(errors="replace").partition("=") for item in raw if item)
-    return {name: value for name, _, value in pairs}
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
 import pytest
 from runner.cases import fetch
 
-from .harness import Runner
+from .harness import Runner, environ
 
 pytestmark = [pytest.mark.slow, pytest.mark.envoy]
 
@@ -85,3 +89,33 @@ def test_ready_url_serves_the_page(bookinfo: Runner) -> None:
     answer = fetch(bookinfo.port, path="/productpage")
     assert answer.status == 200
     assert "reviews: stable" in answer.body["html"]
+
+
+def _listening(pid: int) -> set[int]:
+    """The TCP ports process *pid* itself listens on (its sockets in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_each_version_listens_on_a_port_it_bound_itself(bookinfo: Runner) -> None:
+    """No port is picked ahead for a version: each binds one (PORT=0) and reports it,
+    and that is the port Envoy is given and the process listens on."""
+    state = bookinfo.state()
+    versions = {name: info for name, info in state.items() if name != "envoy"}
+    assert len(versions) == 8
+    for name, info in versions.items():
+        assert environ(info["pid"])["PORT"] == "0", name
+        assert info["port"] in _listening(info["pid"]), name
+        reported = (bookinfo.run_dir / f"{name}.port").read_text()
+        assert int(reported) == info["port"], name

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
-from service_base import start_service
+from service_base import listen, start_service
 from waitress import serve
 
 from details.app import make_app
@@ -16,7 +14,7 @@ def main() -> None:
     """Start lanes and telemetry, then serve until stopped."""
     version = start_service("details")
     app = OpenTelemetryMiddleware(LaneMiddleware(make_app(version)))
-    serve(app, host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "9080")))
+    serve(app, sockets=[listen(9080)])
 
 
 if __name__ == "__main__":

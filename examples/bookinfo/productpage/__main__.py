@@ -13,7 +13,7 @@ import uvicorn
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
-from service_base import start_service
+from service_base import listen, start_service
 
 from lanectx.asgi import LaneMiddleware
 from lanectx.colouring import ColouringMiddleware
@@ -32,12 +32,8 @@ def main() -> None:
     )
     # The edge colours requests that arrive without a lane (rules in colouring.yaml).
     app = ColouringMiddleware(app, Path(__file__).with_name("colouring.yaml"), edge=True)
-    uvicorn.run(
-        OpenTelemetryMiddleware(LaneMiddleware(app), exclude_spans=["receive", "send"]),
-        host=os.environ.get("HOST", "0.0.0.0"),
-        port=int(os.environ.get("PORT", "9080")),
-        log_level="warning",
-    )
+    served = OpenTelemetryMiddleware(LaneMiddleware(app), exclude_spans=["receive", "send"])
+    uvicorn.Server(uvicorn.Config(served, log_level="warning")).run(sockets=[listen(9080)])
 
 
 if __name__ == "__main__":

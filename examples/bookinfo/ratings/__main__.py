@@ -8,7 +8,7 @@ import signal
 
 import grpc.aio
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorServer
-from service_base import start_service
+from service_base import announce, start_service
 
 from ratings import services
 from ratings.server import RatingsServicer
@@ -21,7 +21,7 @@ async def serve() -> None:
     server = grpc.aio.server()  # lanectx.instrument() added its interceptor
     services.add_RatingsServicer_to_server(RatingsServicer(version), server)
     address = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '50051')}"
-    server.add_insecure_port(address)
+    announce(server.add_insecure_port(address))  # PORT=0: the port gRPC chose
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

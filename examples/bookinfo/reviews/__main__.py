@@ -12,7 +12,7 @@ import os
 import uvicorn
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
-from service_base import start_service
+from service_base import listen, start_service
 
 from lanectx.asgi import LaneMiddleware
 from reviews.app import make_app
@@ -28,12 +28,8 @@ def main() -> None:
         os.environ.get("RATINGS_AUTHORITY"),
         os.environ.get("EVENTS_BROKER_URL"),
     )
-    uvicorn.run(
-        OpenTelemetryMiddleware(LaneMiddleware(app), exclude_spans=["receive", "send"]),
-        host=os.environ.get("HOST", "0.0.0.0"),
-        port=int(os.environ.get("PORT", "9080")),
-        log_level="warning",
-    )
+    served = OpenTelemetryMiddleware(LaneMiddleware(app), exclude_spans=["receive", "send"])
+    uvicorn.Server(uvicorn.Config(served, log_level="warning")).run(sockets=[listen(9080)])
 
 
 if __name__ == "__main__":

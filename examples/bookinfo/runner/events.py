@@ -46,21 +46,11 @@ class EventHop:
         if not self.available:
             return self
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        port = free_port()
-        redis = Child(
-            "redis",
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-            {},
-            self.run_dir,
-            self.run_dir,
-        )
-        self.children.append(redis)
-        redis.start()
+        port = self._start_redis()
         self.env = {"EVENTS_BROKER_URL": f"redis://127.0.0.1:{port}/0"}
         lanes = self.run_dir / "notifier-lanes.json"  # beside the services' lanes.json
         lanes.write_text(json.dumps({"services": {"notifier": list(NOTIFIER_LANES)}}))
         try:
-            self._wait_port(port)
             for lane in (None, *NOTIFIER_LANES):
                 env = {
                     **{k: v for k, v in os.environ.items() if k not in ("LANE_ID", "PR_ID")},
@@ -85,14 +75,32 @@ class EventHop:
             raise
         return self
 
-    def _wait_port(self, port: int) -> None:
-        deadline = time.monotonic() + READY_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+    def _start_redis(self, attempts: int = 3) -> int:
+        """Start redis-server on a free port; return the port once it answers.
+
+        A port picked free can be taken before redis binds it: redis then exits, and
+        another port is tried.
+        """
+        for _ in range(attempts):
+            port = free_port()
+            redis = Child(
+                "redis",
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                {},
+                self.run_dir,
+                self.run_dir,
+            )
+            self.children.append(redis)
+            redis.start()
+            deadline = time.monotonic() + READY_SECONDS
+            while redis.exit_code() is None and time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    return port
+                except OSError:
+                    time.sleep(0.05)
+            redis.stop()
+            self.children.remove(redis)
         raise RuntimeError(f"redis-server did not start; log: {self.run_dir}/redis.log")
 
     def handled(self) -> list[dict[str, Any]]:

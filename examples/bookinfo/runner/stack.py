@@ -7,7 +7,9 @@ For example::
 
 The processes are the rendered Deployments: one per ``<service>-<version>``, with the
 Deployment's environment (``OTEL_SERVICE_NAME``, ``LANECTX_SERVICE``, ``LANE_ID``,
-``OTEL_RESOURCE_ATTRIBUTES``), each on a free loopback port.
+``OTEL_RESOURCE_ATTRIBUTES``), each on a loopback port it binds itself (``PORT=0``)
+and reports in ``<run dir>/<name>.port``, so no other process can take it between a
+pick and the bind; Envoy and the lane map are given the ports once all are known.
 
 With ``mesh="envoy"`` every call between services goes through Envoy: HTTP clients
 use it as their proxy (so the code keeps its in-cluster URLs such as
@@ -66,7 +68,8 @@ class Version:
     version: str
     protocol: str
     env: dict[str, str]
-    port: int
+    port: int = 0
+    """The port it listens on: known once it has started (`Stack.start`)."""
     child: Child | None = None
 
     @property
@@ -100,7 +103,7 @@ def _versions(objects: Sequence[Mapping[str, Any]], protocols: Mapping[str, str]
         container = obj["spec"]["template"]["spec"]["containers"][0]
         env = {item["name"]: item["value"] for item in container.get("env", [])}
         service = labels["app"]
-        versions.append(Version(service, labels["version"], protocols[service], env, free_port()))
+        versions.append(Version(service, labels["version"], protocols[service], env))
     return versions
 
 
@@ -162,7 +165,8 @@ class Stack:
         env.update(version.env)
         env.update(
             HOST="127.0.0.1",
-            PORT=str(version.port),
+            PORT=str(version.port),  # 0 but for the edge without a mesh: the ingress port
+            PORT_FILE=str(self._port_file(version)),
             PYTHONUNBUFFERED="1",
             LANECTX_SERVED_HEADER="x-lane-served",  # each answer names the version that served it
         )
@@ -184,15 +188,17 @@ class Stack:
             )
         return env
 
+    def _port_file(self, version: Version) -> Path:
+        return self.run_dir / f"{version.name}.port"
+
     def start(self) -> None:
-        """Start every version (and Envoy) in parallel; return once all are healthy."""
+        """Start every version in parallel, then Envoy (or the lane map) once every port is
+        known; return once all are healthy."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        endpoints = {(v.service, v.version): ("127.0.0.1", v.port) for v in self.versions}
-        if self.mesh == "none":
-            if not _port_free(self.port):
-                raise StartupError(f"the ingress port {self.port} is taken")
-            write_lane_map(self.objects, endpoints, self.lane_map)
+        if self.mesh == "none" and not _port_free(self.port):
+            raise StartupError(f"the ingress port {self.port} is taken")
         for version in self.versions:
+            self._port_file(version).unlink(missing_ok=True)
             version.child = Child(
                 version.name,
                 [sys.executable, "-m", version.service],
@@ -201,7 +207,11 @@ class Stack:
                 HERE,
             )
             version.child.start()
-        if self.mesh == "envoy":
+        self._wait_ports()
+        endpoints = {(v.service, v.version): ("127.0.0.1", v.port) for v in self.versions}
+        if self.mesh == "none":
+            write_lane_map(self.objects, endpoints, self.lane_map)
+        else:
             try:
                 workdir = self.run_dir / "envoy"
                 self.envoy = start_envoy(self.objects, endpoints, self.port, workdir)
@@ -211,17 +221,39 @@ class Stack:
                 ) from err
         self._wait_healthy()
 
+    def _failed(self, version: Version) -> None:
+        """Raise `StartupError` if *version*'s process has ended."""
+        child = version.child
+        if child is not None and child.exit_code() is not None:
+            raise StartupError(
+                f"{version.name} failed to start (exit status {child.exit_code()}); "
+                f"log: {child.log_path}\n{child.log_tail()}"
+            )
+
+    def _wait_ports(self) -> None:
+        """Wait until every version has reported the port it bound."""
+        waiting = list(self.versions)
+        deadline = time.monotonic() + START_TIMEOUT
+        while waiting:
+            for version in list(waiting):
+                self._failed(version)
+                try:
+                    version.port = int(self._port_file(version).read_text(encoding="ascii"))
+                except (FileNotFoundError, ValueError):  # not yet
+                    continue
+                waiting.remove(version)
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(v.name for v in waiting)
+                raise StartupError(f"no port reported after {START_TIMEOUT:.0f}s: {names}")
+            if waiting:
+                time.sleep(0.02)
+
     def _wait_healthy(self) -> None:
         waiting = list(self.versions)
         deadline = time.monotonic() + START_TIMEOUT
         while waiting:
             for version in list(waiting):
-                child = version.child
-                if child is not None and child.exit_code() is not None:
-                    raise StartupError(
-                        f"{version.name} failed to start (exit status {child.exit_code()}); "
-                        f"log: {child.log_path}\n{child.log_tail()}"
-                    )
+                self._failed(version)
                 if _healthy(version):
                     waiting.remove(version)
             if waiting and time.monotonic() > deadline:
