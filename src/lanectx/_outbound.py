@@ -90,7 +90,9 @@ def _baggage_of(ctx: Context) -> Mapping[str, object]:
     return baggage.get_all(ctx)
 
 
-def _request_members(current: Context, key: str) -> tuple[Context, Arrived] | None:
+def _request_members(
+    current: Context, key: str, entries: Mapping[str, object]
+) -> tuple[Context, Arrived] | None:
     """The context with the request's other baggage members added, and those members;
     None if it has none. Members set in process win over those the request brought.
     """
@@ -100,7 +102,7 @@ def _request_members(current: Context, key: str) -> tuple[Context, Arrived] | No
     arrived = request_members(text, key)
     if not arrived.decoded:
         return None
-    return _with_baggage(current, {**arrived.decoded, **_baggage_of(current)}), arrived
+    return _with_baggage(current, {**arrived.decoded, **entries}), arrived
 
 
 @lru_cache(maxsize=1024)
@@ -145,7 +147,7 @@ def prepare_request(
         entries = _baggage_of(current)
         value = entries.get(key)
         lane = value if isinstance(value, str) and is_valid_lane(value) else None
-        full, arrived = _request_members(current, key) or (None, None)
+        full, arrived = _request_members(current, key, entries) or (None, None)
         if add is not None and lane is not None and len(entries) == 1:
             sent = None if arrived is None else arrived.sent
             if add(headers, lane_headers(config.outbound_header, key, lane, sent)):
