@@ -25,6 +25,7 @@ SCRIPTS = {
     "server_inprocess.py": (["--quick"], []),  # 1. per request, ASGI/WSGI app called directly
     "server_loopback.py": (["--quick"], []),  # 1. per request, uvicorn + wrk over loopback
     "client_overhead.py": (["--quick"], []),  # 2. per outbound call: every patched client
+    "hop_marking.py": (["--quick"], []),  # 2b. a server span's hop marking, SDK meter
     "grpc_overhead.py": (["--quick"], []),  # 3. per RPC, sync and aio servers
     "routing_scale.py": (["--quick"], []),  # 4. Envoy with 0..1000 lanes
     "startup.py": (["--quick"], []),  # 5. import + instrument() time

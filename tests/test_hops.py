@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
 
 import lanectx
+import lanectx.telemetry
 from lanectx import _hop, asgi, wsgi
 from lanectx.exceptions import ConfigurationError
 from lanectx.telemetry import HOP_METRIC, LaneSpanProcessor
@@ -226,3 +228,62 @@ def test_a_hop_marked_on_another_kind_of_span_is_counted(
     (task,) = [dict(s.attributes or {}) for s in telemetry.spans.get_finished_spans()]
     assert task == {"lane.id": "pr-6", "lane.hop": "fallback"}
     assert telemetry.hops() == {(("outcome", "fallback"), ("service", "reviews")): 1}
+
+
+def test_processors_sharing_a_meter_provider_count_together(
+    own_lane: Callable[[str | None], None],
+) -> None:
+    """Two tracer providers' processors on one meter provider: every hop of both is counted."""
+    own_lane(None)
+    reader = InMemoryMetricReader()
+    meters = MeterProvider(metric_readers=[reader])
+    tracers = []
+    for _ in range(2):
+        provider = TracerProvider(resource=Resource.create({"service.name": "reviews"}))
+        provider.add_span_processor(LaneSpanProcessor(meter_provider=meters))
+        tracers.append(provider.get_tracer("t"))
+    for tracer, count in zip(tracers, (2, 3), strict=True):
+        for _ in range(count):
+            with tracer.start_as_current_span("s", kind=SpanKind.SERVER):
+                pass
+    telemetry = Telemetry(TracerProvider(), InMemorySpanExporter(), reader)
+    assert telemetry.hops() == {(("outcome", "none"), ("service", "reviews")): 5}
+
+
+def test_hops_from_many_threads_are_all_counted(own_lane: Callable[[str | None], None]) -> None:
+    """Server spans ending at once on 8 threads: no count is lost."""
+    own_lane(None)
+    telemetry = _telemetry()
+    tracer = telemetry.provider.get_tracer("t")
+
+    def serve() -> None:
+        for _ in range(2000):
+            with tracer.start_as_current_span("s", kind=SpanKind.SERVER):
+                pass
+
+    threads = [threading.Thread(target=serve) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert telemetry.hops() == {(("outcome", "none"), ("service", "reviews")): 16000}
+
+
+def test_lane_labels_are_bounded(
+    own_lane: Callable[[str | None], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_HOP_SERIES series, new lanes' hops count without a lane label: none lost."""
+    own_lane(None)
+    monkeypatch.setattr(lanectx.telemetry, "MAX_HOP_SERIES", 3)
+    telemetry = _telemetry(lanectx.LaneConfig(hop_metric_lane=True))
+    tracer = telemetry.provider.get_tracer("t")
+    for lane in ("pr-1", "pr-2", "pr-3", "pr-4", "pr-5", "pr-1"):
+        with lanectx.use_lane(lane), tracer.start_as_current_span("s", kind=SpanKind.SERVER):
+            pass
+    base = (("outcome", "fallback"), ("service", "reviews"))
+    assert telemetry.hops() == {
+        (("lane", "pr-1"), *base): 2,
+        (("lane", "pr-2"), *base): 1,
+        (("lane", "pr-3"), *base): 1,
+        base: 2,
+    }
