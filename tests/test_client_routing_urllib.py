@@ -223,10 +223,12 @@ def test_an_unreachable_lane_version_fails_with_the_pool_own_error(
     assert [r["path"] for r in capture.requests] == ["/c"]
 
 
-def test_the_pool_client_span_says_where_the_call_went(
-    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path
+@pytest.mark.parametrize("through", ["pool", "PoolManager"])
+def test_the_client_span_says_where_the_call_went(
+    capture: CaptureServer, lane_server: CaptureServer, lane_map: Path, through: str
 ) -> None:
-    """OTel's urllib3 span (installed first) of a pool's routed call names version and reason."""
+    """OTel's urllib3 span (installed first) of a routed call names version and reason,
+    for a pool used directly and for a `PoolManager`."""
     from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -242,10 +244,14 @@ def test_the_pool_client_span_says_where_the_call_went(
     instrumentor.instrument(tracer_provider=provider)
     try:
         lanectx.instrument(LaneConfig(routing="client", lane_map=str(lane_map)))
-        with HTTPConnectionPool("localhost", capture.port) as pool:
+        pool: Any = HTTPConnectionPool("localhost", capture.port)
+        path = "/c" if through == "pool" else f"http://localhost:{capture.port}/c"
+        if through == "PoolManager":
+            pool = urllib3.PoolManager()
+        with pool:
             for lane in ("pr-31", None, "pr-9"):
                 with lanectx.use_lane(lane) if lane else contextlib.nullcontext():
-                    pool.request("GET", "/c")
+                    pool.request("GET", path)
     finally:
         lanectx.uninstrument()
         instrumentor.uninstrument()

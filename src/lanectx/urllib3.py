@@ -56,8 +56,9 @@ def _pool_host(pool: HTTPConnectionPool, url: str) -> str | None:
     return pool.host
 
 
-def _routed(config: LaneConfig, url: str, headers: Any) -> tuple[str, Any]:
-    """Return (*url* pointing where the lane map sends it, the headers to send).
+def _routed(config: LaneConfig, url: str, headers: Any) -> tuple[str, Any, Route | None]:
+    """Return (*url* pointing where the lane map sends it, the headers to send, the route
+    for the call's span or None).
 
     A rerouted call keeps the Host header of the address it was sent to
     (docs/meshless.md); the caller's headers are copied, never changed in place.
@@ -66,13 +67,16 @@ def _routed(config: LaneConfig, url: str, headers: Any) -> tuple[str, Any]:
 
     parsed = parse_url(url)
     found = routed(config, parsed.host, parsed.port)
-    if found is None or not found[0].rerouted(parsed.host or "", parsed.port):
-        return url, headers
-    route = found[0]
+    if found is None:
+        return url, headers, None
+    route, ctx = found
+    wanted = None if ctx is None else route
+    if not route.rerouted(parsed.host or "", parsed.port):
+        return url, headers, wanted
     sent = HTTPHeaderDict(headers or {})
     if "host" not in sent:
         sent["Host"] = parsed.netloc or ""
-    return parsed._replace(host=route.host, port=route.port).url, sent
+    return parsed._replace(host=route.host, port=route.port).url, sent, wanted
 
 
 def _prepared(
@@ -126,9 +130,12 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 return original(self, method, url, *args, **kwargs)
             host = _url_host(url)  # as addressed, also when rerouted
             headers = kwargs.get("headers", self.headers)
+            route = None
             if routing:
-                url, headers = _routed(config, url, headers)
+                url, headers, route = _routed(config, url, headers)
             kwargs["headers"], ctx = _prepared(config, host, headers)
+            if route is not None:  # for the call's span, beside the lane context
+                ctx = with_route(route, ctx)
             prepared = PREPARED.set(True)  # the pools under it: this hop is decided
             token = None if ctx is None else context.attach(ctx)
             try:
