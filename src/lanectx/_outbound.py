@@ -105,7 +105,7 @@ def _request_members(
     return _with_baggage(current, {**arrived.decoded, **entries}), arrived
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)  # as many as request_members keeps: a list is up to 8 KiB
 def lane_headers(
     outbound_header: str | None, key: str, lane: str, members: str | None
 ) -> LaneHeaders:
