@@ -2,6 +2,9 @@
 
 TEST_CLIENT=confluent|kafka-python|aiokafka TEST_BOOTSTRAP=127.0.0.1:9092 TEST_TOPIC=t \
 TEST_RESULTS=/tmp/r LANE_ID=pr-7 python tests/apps/kafka_worker.py   # SIGTERM: graceful stop
+
+TEST_GROUP names the consumer group (default ``notifier``); each test gives its own, so
+a member a test killed is not still in the group the next test joins.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ lanectx.instrument()  # before the clients are created, as docs/queues.md says
 SIDE = os.environ.get("LANE_ID") or "stable"
 RESULTS = os.environ["TEST_RESULTS"]
 BOOTSTRAP, TOPIC = os.environ["TEST_BOOTSTRAP"], os.environ["TEST_TOPIC"]
+GROUP = os.environ.get("TEST_GROUP", "notifier")
 BATCH = os.environ.get("TEST_BATCH") == "1"  # the batch calls: consume / poll / getmany
 stopping = False
 
@@ -52,7 +56,7 @@ def run_confluent() -> None:
     consumer = confluent_kafka.Consumer(
         {
             "bootstrap.servers": BOOTSTRAP,
-            "group.id": "notifier",
+            "group.id": GROUP,
             "auto.offset.reset": "earliest",
             # a member gone without leaving is noticed sooner (the mock may not see it leave)
             "session.timeout.ms": 6000,
@@ -88,7 +92,7 @@ def run_kafka_python() -> None:
 
     consumer = KafkaConsumer(
         bootstrap_servers=BOOTSTRAP,
-        group_id="notifier",
+        group_id=GROUP,
         auto_offset_reset="earliest",
         api_version=(2, 0),
         session_timeout_ms=6000,
@@ -129,7 +133,7 @@ def run_aiokafka() -> None:
     async def run() -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=BOOTSTRAP,
-            group_id="notifier",
+            group_id=GROUP,
             auto_offset_reset="earliest",
             session_timeout_ms=6000,
             heartbeat_interval_ms=500,

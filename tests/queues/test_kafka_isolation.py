@@ -36,7 +36,8 @@ def test_lane_and_stable_consumers_split_records_exactly_once(
     topic, lanes = new_topic(), tmp_path / "lanes.json"
     results = Results(tmp_path / "results.txt")
     env = base_env(
-        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_RESULTS=str(results.path),
+        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
+        TEST_RESULTS=str(results.path),
         LANECTX_LANE_MAP=str(lanes), TEST_CLIENT=client, TEST_BATCH=str(int(batch)),
     )  # fmt: skip
     # A producer's metadata request creates the topic (the mock cluster has no CreateTopics).
@@ -78,7 +79,8 @@ def test_a_restarted_stable_consumer_takes_over_a_lane_that_left_before_it_start
     topic, lanes = new_topic(), tmp_path / "lanes.json"
     results = Results(tmp_path / "results.txt")
     env = base_env(
-        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_RESULTS=str(results.path),
+        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
+        TEST_RESULTS=str(results.path),
         LANECTX_LANE_MAP=str(lanes), TEST_CLIENT=client,
     )  # fmt: skip
     confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
@@ -107,7 +109,8 @@ def test_a_record_in_hand_when_stable_is_killed_is_delivered_again(
     topic, lanes = new_topic(), tmp_path / "lanes.json"
     results = Results(tmp_path / "results.txt")
     env = base_env(
-        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_RESULTS=str(results.path),
+        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
+        TEST_RESULTS=str(results.path),
         LANECTX_LANE_MAP=str(lanes), TEST_CLIENT="confluent",
     )  # fmt: skip
     confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
