@@ -21,15 +21,7 @@ from ._lanes import filter_batches, lanes_of, with_lane
 __all__: list[str] = []
 
 _SERIALIZED = ("key_serializer", "value_serializer")
-_JOIN_WAIT = 5.0  # seconds a call may wait, at least, for a departed lane's group to be joined
-
-
-def _join_wait(drain: Any) -> float:
-    """How long to poll *drain* back to back for its group join: past the group's session
-    timeout, the longest a rebalance waits for a member that vanished without leaving. A
-    shorter wait is cut before such a join completes, and every call starts it again."""
-    session = drain.config.get("session_timeout_ms") or 10000
-    return max(_JOIN_WAIT, session / 1000 + 1.0)
+_JOIN_WAIT = 5.0  # seconds a call may wait for a departed lane's group to be joined
 
 
 def _deserialize(deserializer: Any, topic: str, data: Any) -> Any:
@@ -93,8 +85,8 @@ class _Handover(Handover):
     def _poll_drain(self, drain: Any) -> Any:
         # kafka-python joins a group only while a poll waits, and a join that completes
         # between two polls is dropped and started again: until the drain has its
-        # partitions, poll it back to back (see _join_wait), then briefly.
-        deadline = time.monotonic() + (0.0 if drain.assignment() else _join_wait(drain))
+        # partitions, poll it back to back (up to _JOIN_WAIT), then briefly.
+        deadline = time.monotonic() + (0.0 if drain.assignment() else _JOIN_WAIT)
         while True:
             for records in self.raw_poll(drain, timeout_ms=300, max_records=1).values():
                 for record in records:
