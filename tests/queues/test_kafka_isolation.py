@@ -128,3 +128,32 @@ def test_a_record_in_hand_when_stable_is_killed_is_delivered_again(
     with running(WORKER, env, results, None):  # not committed: delivered again, from the start
         results.wait("hold-1 pr-7 stable", timeout=40)
     assert results.handled() == ["begin hold-1", "hold-1 pr-7 stable"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch", [False, True], ids=["one-by-one", "batches"])
+def test_stable_takes_over_a_lane_whose_consumer_vanished(
+    batch: bool, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """kafka-python: the lane's consumer is killed (never seen leaving), then the lane leaves
+    the map; stable still joins the lane's group, once the dead member's session is out."""
+    topic, lanes = new_topic(), tmp_path / "lanes.json"
+    results = Results(tmp_path / "results.txt")
+    env = base_env(
+        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
+        TEST_RESULTS=str(results.path),
+        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT="kafka-python", TEST_BATCH=str(int(batch)),
+    )  # fmt: skip
+    confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
+    lanectx.instrument()
+    write_map(lanes, ["pr-7"])
+    with running(WORKER, env, results, None):
+        with running(WORKER, env, results, "pr-7") as lane:
+            lane.kill()  # no LeaveGroup: the broker waits out its session (6 s)
+            lane.wait(10)
+        with lanectx.use_lane("pr-7"):
+            produce("kafka-python", kafka_bootstrap, topic, [(b"orphan", None)])
+        time.sleep(1)  # stable moves it to the lane's topic
+        write_map(lanes, [])
+        results.wait("orphan pr-7 stable", timeout=60)
+    assert results.handled() == ["orphan pr-7 stable"]
