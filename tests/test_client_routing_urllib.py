@@ -1,7 +1,9 @@
-"""Routing without a mesh: urllib.request calls and urllib3 pools used directly."""
+"""Routing without a mesh: urllib.request, urllib3 (pools used directly, `PoolManager`,
+``urllib3.request``) and aiohttp calls go where the lane map sends them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import urllib3
 from urllib3.connectionpool import HTTPConnectionPool
@@ -51,7 +54,38 @@ def _pool_absolute_url(port: int, path: str) -> dict[str, Any]:
     return result
 
 
-CLIENTS = [_urlopen, _opener, _pool, _pool_absolute_url]
+def _aiohttp(port: int, path: str) -> dict[str, Any]:
+    async def go() -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://localhost:{port}{path}") as response,
+        ):
+            result: dict[str, Any] = await response.json()
+        return result
+
+    return asyncio.run(go())
+
+
+def _pool_manager(port: int, path: str) -> dict[str, Any]:
+    with urllib3.PoolManager() as pool:
+        result: dict[str, Any] = pool.request("GET", f"http://localhost:{port}{path}").json()
+    return result
+
+
+def _urllib3_module(port: int, path: str) -> dict[str, Any]:
+    result: dict[str, Any] = urllib3.request("GET", f"http://localhost:{port}{path}").json()
+    return result
+
+
+CLIENTS = [
+    _urlopen,
+    _opener,
+    _pool,
+    _pool_absolute_url,
+    _aiohttp,
+    _pool_manager,
+    _urllib3_module,
+]
 
 
 @pytest.fixture(params=CLIENTS, ids=lambda f: f.__name__[1:])
