@@ -28,7 +28,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -230,37 +230,37 @@ class Stack:
                 f"log: {child.log_path}\n{child.log_tail()}"
             )
 
+    def _reported_port(self, version: Version) -> bool:
+        """Read the port *version* reported into `Version.port`; False until it has."""
+        try:
+            version.port = int(self._port_file(version).read_text(encoding="ascii"))
+        except (FileNotFoundError, ValueError):  # not yet
+            return False
+        return True
+
     def _wait_ports(self) -> None:
         """Wait until every version has reported the port it bound."""
-        waiting = list(self.versions)
-        deadline = time.monotonic() + START_TIMEOUT
-        while waiting:
-            for version in list(waiting):
-                self._failed(version)
-                try:
-                    version.port = int(self._port_file(version).read_text(encoding="ascii"))
-                except (FileNotFoundError, ValueError):  # not yet
-                    continue
-                waiting.remove(version)
-            if waiting and time.monotonic() > deadline:
-                names = ", ".join(v.name for v in waiting)
-                raise StartupError(f"no port reported after {START_TIMEOUT:.0f}s: {names}")
-            if waiting:
-                time.sleep(0.02)
+        self._wait_for(self._reported_port, "no port reported", 0.02)
 
     def _wait_healthy(self) -> None:
+        self._wait_for(_healthy, "not healthy", 0.05)
+
+    def _wait_for(self, ready: Callable[[Version], bool], what: str, pause: float) -> None:
+        """Wait until *ready* is true of every version; a version that exits, or
+        `START_TIMEOUT`, raises `StartupError` (*what* says what was missing)."""
         waiting = list(self.versions)
         deadline = time.monotonic() + START_TIMEOUT
         while waiting:
             for version in list(waiting):
                 self._failed(version)
-                if _healthy(version):
+                if ready(version):
                     waiting.remove(version)
             if waiting and time.monotonic() > deadline:
                 names = ", ".join(v.name for v in waiting)
                 logs = ", ".join(str(v.child.log_path) for v in waiting if v.child)
-                raise StartupError(f"not healthy after {START_TIMEOUT:.0f}s: {names}; logs: {logs}")
-            time.sleep(0.05)
+                raise StartupError(f"{what} after {START_TIMEOUT:.0f}s: {names}; logs: {logs}")
+            if waiting:
+                time.sleep(pause)
 
     def version(self, name: str) -> Version:
         """Return the version called *name* (``reviews-pr-7``)."""
