@@ -25,6 +25,24 @@ WORKER = [sys.executable, str(ROOT / "tests" / "apps" / "kafka_worker.py")]
 CASES = [(client, batch) for client in CLIENTS for batch in (False, True)]
 
 
+def _setup(
+    bootstrap: str, tmp_path: Path, client: str, batch: bool = False
+) -> tuple[str, Path, Results, dict[str, str]]:
+    """A topic of the test's own (and its workers' group), the lane map path, the results
+    file and the workers' environment; lanectx instrumented in this process."""
+    topic, lanes = new_topic(), tmp_path / "lanes.json"
+    results = Results(tmp_path / "results.txt")
+    env = base_env(
+        TEST_BOOTSTRAP=bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
+        TEST_RESULTS=str(results.path), LANECTX_LANE_MAP=str(lanes),
+        TEST_CLIENT=client, TEST_BATCH=str(int(batch)),
+    )  # fmt: skip
+    # A producer's metadata request creates the topic (the mock cluster has no CreateTopics).
+    confluent_kafka.Producer({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=10)
+    lanectx.instrument()
+    return topic, lanes, results, env
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("client", "batch"), CASES, ids=[f"{c}-{'batches' if b else 'one-by-one'}" for c, b in CASES]
@@ -33,16 +51,7 @@ def test_lane_and_stable_consumers_split_records_exactly_once(
     client: str, batch: bool, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     """Each record is handled once, on its side, also before a lane's consumer starts and after."""
-    topic, lanes = new_topic(), tmp_path / "lanes.json"
-    results = Results(tmp_path / "results.txt")
-    env = base_env(
-        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
-        TEST_RESULTS=str(results.path),
-        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT=client, TEST_BATCH=str(int(batch)),
-    )  # fmt: skip
-    # A producer's metadata request creates the topic (the mock cluster has no CreateTopics).
-    confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
-    lanectx.instrument()
+    topic, lanes, results, env = _setup(kafka_bootstrap, tmp_path, client, batch)
 
     def publish(label: str, lane: str | None) -> None:
         with lanectx.use_lane(lane):
@@ -76,15 +85,7 @@ def test_a_restarted_stable_consumer_takes_over_a_lane_that_left_before_it_start
     client: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     """A lane topic's leftover records are handled once, by a stable that never saw the lane."""
-    topic, lanes = new_topic(), tmp_path / "lanes.json"
-    results = Results(tmp_path / "results.txt")
-    env = base_env(
-        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
-        TEST_RESULTS=str(results.path),
-        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT=client,
-    )  # fmt: skip
-    confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
-    lanectx.instrument()
+    topic, lanes, results, env = _setup(kafka_bootstrap, tmp_path, client)
     write_map(lanes, ["pr-7"])
     with running(WORKER, env, results, None):
         with lanectx.use_lane("pr-7"):
@@ -106,15 +107,7 @@ def test_a_record_in_hand_when_stable_is_killed_is_delivered_again(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     """SIGKILL while a departed lane's record is being handled: the next stable handles it again."""
-    topic, lanes = new_topic(), tmp_path / "lanes.json"
-    results = Results(tmp_path / "results.txt")
-    env = base_env(
-        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
-        TEST_RESULTS=str(results.path),
-        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT="confluent",
-    )  # fmt: skip
-    confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
-    lanectx.instrument()
+    topic, lanes, results, env = _setup(kafka_bootstrap, tmp_path, "confluent")
     write_map(lanes, ["pr-7"])
     with running(WORKER, {**env, "TEST_HOLD": "1"}, results, None) as stable:
         with lanectx.use_lane("pr-7"):
@@ -137,15 +130,7 @@ def test_stable_takes_over_a_lane_whose_consumer_vanished(
 ) -> None:
     """kafka-python: the lane's consumer is killed (never seen leaving), then the lane leaves
     the map; stable still joins the lane's group, once the dead member's session is out."""
-    topic, lanes = new_topic(), tmp_path / "lanes.json"
-    results = Results(tmp_path / "results.txt")
-    env = base_env(
-        TEST_BOOTSTRAP=kafka_bootstrap, TEST_TOPIC=topic, TEST_GROUP=f"g-{topic}",
-        TEST_RESULTS=str(results.path),
-        LANECTX_LANE_MAP=str(lanes), TEST_CLIENT="kafka-python", TEST_BATCH=str(int(batch)),
-    )  # fmt: skip
-    confluent_kafka.Producer({"bootstrap.servers": kafka_bootstrap}).list_topics(topic, timeout=10)
-    lanectx.instrument()
+    topic, lanes, results, env = _setup(kafka_bootstrap, tmp_path, "kafka-python", batch)
     write_map(lanes, ["pr-7"])
     with running(WORKER, env, results, None):
         with running(WORKER, env, results, "pr-7") as lane:
