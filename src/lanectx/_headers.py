@@ -21,12 +21,17 @@ __all__ = ["HeaderView"]
 
 
 class HeaderView(MutableMapping[str, str]):
-    """Headers read from *source* by any case; the first change copies them to `changed`."""
+    """Headers read from *source* by any case; the first change copies them to `changed`.
 
-    __slots__ = ("_source", "changed")
+    With *owned*, *source* is a dict of the caller's own making: it is changed in place
+    (and becomes `changed`) instead of copied.
+    """
 
-    def __init__(self, source: Mapping[str, str] | None) -> None:
+    __slots__ = ("_owned", "_source", "changed")
+
+    def __init__(self, source: Mapping[str, str] | None, owned: bool = False) -> None:
         self._source: Mapping[str, str] = {} if source is None else source
+        self._owned = owned and type(source) is dict
         self.changed: MutableMapping[str, str] | None = None
 
     def _headers(self) -> Mapping[str, str]:
@@ -95,7 +100,7 @@ class HeaderView(MutableMapping[str, str]):
 
     def _own(self) -> MutableMapping[str, str]:
         if self.changed is None and type(self._source) is dict:
-            self.changed = self._source.copy()
+            self.changed = self._source if self._owned else self._source.copy()
         elif self.changed is None:
             # The source's own copy keeps its kind (urllib3's HTTPHeaderDict keeps every
             # value of a repeated header); a plain dict copy otherwise.

@@ -101,7 +101,7 @@ def _install(config: LaneConfig) -> Callable[[], None]:
                 return original(self, http_class, req, **kwargs)
             # As do_open merges them: unredirected headers win over the others.
             merged = {**req.headers, **req.unredirected_hdrs}
-            view = HeaderView(merged)
+            view = HeaderView(merged, owned=True)  # a copy already: changed in place
             ctx = prepare_request(config, _host(req.full_url), view, HeaderView.add_new)
             dialled = None
             if routing and (found := _route(config, req)) is not None:
